@@ -1,0 +1,42 @@
+# Everything a fresh clone needs: `make demo`, `make test`, `make bench`.
+# The environment is built from pyproject.toml into .venv on first use; the
+# interpreter is whatever `python3` resolves to here (pyenv honours .python-version).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: env demo test lint typecheck pytest bench dev clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 12) else f"vidx-pipeline needs Python >= 3.12, `$(PYTHON)` is {v.major}.{v.minor}: install 3.12 (pyenv install 3.12) so .python-version selects it, or run make PYTHON=python3.12")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	@touch $(STAMP)
+
+demo: env
+	$(BIN)/python -m vidx_pipeline.demo
+
+test: lint typecheck pytest
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: env
+	$(BIN)/mypy
+
+pytest: env
+	$(BIN)/pytest
+
+bench: env
+	$(BIN)/python bench/ingest.py
+
+dev: env
+	$(BIN)/python -m vidx_pipeline.dev
+
+clean:
+	rm -rf $(VENV) .local demo-output

@@ -1,0 +1,15 @@
+"""The datasets this code location publishes, by id."""
+
+from __future__ import annotations
+
+from vidx_pipeline.datasets.noaa_gfs_forecast import NOAA_GFS_FORECAST
+from vidx_pipeline.spec import DatasetSpec
+
+DATASETS: dict[str, DatasetSpec] = {spec.dataset_id: spec for spec in (NOAA_GFS_FORECAST,)}
+
+
+def get_dataset(dataset_id: str) -> DatasetSpec:
+    try:
+        return DATASETS[dataset_id]
+    except KeyError:
+        raise KeyError(f"unknown dataset {dataset_id!r}; known: {sorted(DATASETS)}") from None

@@ -1,0 +1,1 @@
+"""Dagster wiring: resources, partitioned assets and their checks, built from dataset specs."""

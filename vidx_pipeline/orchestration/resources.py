@@ -1,0 +1,82 @@
+"""Dagster resources: each dataset's Icechunk repository and its producer's bucket.
+
+Resource config holds locations only; credentials come from the environment when a store is
+opened, so nothing secret reaches Dagster's run storage or logs.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import ConfigurableResource
+from obstore.store import S3Store
+from pydantic import Field
+
+from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.repository import (
+    DatasetRepository,
+    RepositorySettings,
+    open_repository,
+    settings_from_env,
+)
+from vidx_pipeline.source_store import endpoint_from_env, open_source_store
+
+
+class IcechunkRepositoryResource(ConfigurableResource):
+    """The Icechunk repository of one dataset (created with its template on first use)."""
+
+    dataset_id: str
+    kind: str = Field("local", description="'local' (a directory) or 's3'.")
+    local_root: str = ".local/icechunk"
+    bucket: str | None = None
+    prefix: str = "vidx"
+    region: str = "us-east-1"
+    endpoint: str | None = Field(None, description="S3 endpoint of the repository's bucket.")
+    source_endpoint: str | None = Field(
+        None, description="Endpoint of the producer's bucket for the virtual chunk container."
+    )
+
+    @classmethod
+    def from_env(cls, dataset_id: str) -> IcechunkRepositoryResource:
+        settings = settings_from_env()
+        return cls(
+            dataset_id=dataset_id,
+            kind=settings.kind,
+            local_root=settings.local_root,
+            bucket=settings.bucket,
+            prefix=settings.prefix,
+            region=settings.region,
+            endpoint=settings.endpoint,
+            source_endpoint=endpoint_from_env(),
+        )
+
+    def settings(self) -> RepositorySettings:
+        return RepositorySettings(
+            kind=self.kind,
+            local_root=self.local_root,
+            bucket=self.bucket,
+            prefix=self.prefix,
+            region=self.region,
+            endpoint=self.endpoint,
+        )
+
+    def open(self) -> DatasetRepository:
+        return open_repository(
+            get_dataset(self.dataset_id), self.settings(), source_endpoint=self.source_endpoint
+        )
+
+
+class SourceStoreResource(ConfigurableResource):
+    """The producer's bucket of one dataset, read through obstore."""
+
+    dataset_id: str
+    endpoint: str | None = Field(
+        None, description="S3 endpoint override; None reads the producer's cloud bucket."
+    )
+
+    @classmethod
+    def from_env(cls, dataset_id: str) -> SourceStoreResource:
+        return cls(dataset_id=dataset_id, endpoint=os.environ.get("VIDX_S3_ENDPOINT") or None)
+
+    def open(self) -> S3Store:
+        return open_source_store(get_dataset(self.dataset_id).source.store, self.endpoint)

@@ -1,0 +1,1 @@
+"""Provider quirks: how each producer writes its index text and lays out its files."""

@@ -1,0 +1,220 @@
+"""Icechunk repositories of datasets: where they live, how they are configured, how they commit.
+
+Storage is a local directory by default (``{local_root}/{dataset_id}``) or S3 with any endpoint
+(``s3://{bucket}/{prefix}/{dataset_id}``), credentials from the environment. Configuration:
+
+- one virtual chunk container per source bucket, so refs may point only there;
+- manifests split along the append dimension (``manifest_split_size`` steps per split) so that
+  a commit's cost does not grow with the archive's length, and manifest preload off so that
+  opening a session does not either;
+- commits to a *local* repository are serialized with a file lock: icechunk's local-filesystem
+  storage can lose concurrent commits although every writer sees success. S3 storage uses
+  conditional writes and needs no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import icechunk
+import zarr
+import zarr.errors
+from filelock import FileLock
+
+from vidx_pipeline.source_store import (
+    container_credentials,
+    endpoint_from_env,
+    virtual_chunk_container,
+)
+from vidx_pipeline.spec import DatasetSpec, FrozenModel
+from vidx_pipeline.template import write_template
+
+DEFAULT_LOCAL_ROOT = ".local/icechunk"
+BRANCH = "main"
+
+
+class RepositorySettings(FrozenModel):
+    """Where a dataset's repository lives. Holds no credentials: S3 ones come from the
+    environment at open time."""
+
+    kind: Literal["local", "s3"] = "local"
+    local_root: str = DEFAULT_LOCAL_ROOT
+    bucket: str | None = None
+    prefix: str = "vidx"
+    region: str = "us-east-1"
+    endpoint: str | None = None
+
+    def location(self, dataset_id: str) -> str:
+        """Human-readable location, safe to log."""
+        match self.kind:
+            case "local":
+                return str(Path(self.local_root, dataset_id))
+            case "s3":
+                return f"s3://{self.bucket}/{self.prefix}/{dataset_id}"
+
+    def storage(self, dataset_id: str) -> icechunk.Storage:
+        match self.kind:
+            case "local":
+                return icechunk.local_filesystem_storage(self.location(dataset_id))
+            case "s3":
+                if not self.bucket:
+                    raise ValueError("repository kind 's3' needs a bucket")
+                return icechunk.s3_storage(
+                    bucket=self.bucket,
+                    prefix=f"{self.prefix}/{dataset_id}",
+                    region=self.region,
+                    endpoint_url=self.endpoint,
+                    allow_http=bool(self.endpoint and self.endpoint.startswith("http://")),
+                    force_path_style=self.endpoint is not None,
+                    from_env=True,
+                )
+
+
+def repository_config(spec: DatasetSpec, source_endpoint: str | None) -> icechunk.RepositoryConfig:
+    config = icechunk.RepositoryConfig.default()
+    config.set_virtual_chunk_container(virtual_chunk_container(spec.source.store, source_endpoint))
+    splitting = icechunk.ManifestSplittingConfig.from_dict(
+        {
+            icechunk.ManifestSplitCondition.AnyArray(): {
+                icechunk.ManifestSplitDimCondition.DimensionName(
+                    f"^{spec.append_dimension.name}$"
+                ): spec.manifest_split_size
+            }
+        }
+    )
+    config.manifest = icechunk.ManifestConfig(
+        preload=icechunk.ManifestPreloadConfig(
+            preload_if=icechunk.ManifestPreloadCondition.false()
+        ),
+        splitting=splitting,
+    )
+    return config
+
+
+def reader_credentials(spec: DatasetSpec) -> dict[str, icechunk.AnyCredential | None]:
+    """Authorization readers pass for the dataset's virtual chunk container."""
+    return icechunk.containers_credentials(
+        {spec.source.store.url_prefix: container_credentials(spec.source.store)}
+    )
+
+
+@dataclass
+class DatasetRepository:
+    """An open repository of one dataset, with the commit discipline its storage needs."""
+
+    spec: DatasetSpec
+    settings: RepositorySettings
+    repo: icechunk.Repository
+
+    @property
+    def location(self) -> str:
+        return self.settings.location(self.spec.dataset_id)
+
+    def writable_session(self) -> icechunk.Session:
+        return self.repo.writable_session(BRANCH)
+
+    def readonly_session(self) -> icechunk.Session:
+        return self.repo.readonly_session(branch=BRANCH)
+
+    @contextlib.contextmanager
+    def commit_lock(self) -> Iterator[None]:
+        """Serialize commits where the storage cannot (local filesystem)."""
+        match self.settings.kind:
+            case "local":
+                with FileLock(f"{self.location}.commit.lock"):
+                    yield
+            case "s3":
+                yield
+
+    def commit(self, session: icechunk.Session, message: str, metadata: dict[str, object]) -> str:
+        """Commit ``session``; raises icechunk.ConflictError if another commit landed first."""
+        with self.commit_lock():
+            return session.commit(message, metadata=metadata)
+
+    def has_template(self) -> bool:
+        try:
+            group = zarr.open_group(self.readonly_session().store, mode="r")
+        except zarr.errors.GroupNotFoundError:
+            return False
+        return self.spec.append_dimension.name in group
+
+
+def open_repository(
+    spec: DatasetSpec,
+    settings: RepositorySettings,
+    *,
+    source_endpoint: str | None = None,
+    create: bool = True,
+) -> DatasetRepository:
+    """Open the dataset's repository, creating it (with its empty template) if ``create``.
+
+    ``source_endpoint`` overrides the source bucket's endpoint (defaults to ``VIDX_S3_ENDPOINT``);
+    the container config is applied at every open so a moved endpoint takes effect.
+    """
+    source_endpoint = source_endpoint or endpoint_from_env()
+    config = repository_config(spec, source_endpoint)
+    storage = settings.storage(spec.dataset_id)
+    credentials = reader_credentials(spec)
+    if settings.kind == "local":
+        Path(settings.local_root).mkdir(parents=True, exist_ok=True)
+    lock = (
+        FileLock(f"{settings.location(spec.dataset_id)}.create.lock")
+        if settings.kind == "local"
+        else contextlib.nullcontext()
+    )
+    with lock:
+        if icechunk.Repository.exists(storage):
+            repo = icechunk.Repository.open(
+                storage, config=config, authorize_virtual_chunk_access=credentials
+            )
+        elif create:
+            try:
+                repo = icechunk.Repository.create(
+                    storage, config=config, authorize_virtual_chunk_access=credentials
+                )
+            except icechunk.IcechunkError:
+                # Another process created it between exists() and create(): open theirs.
+                repo = icechunk.Repository.open(
+                    storage, config=config, authorize_virtual_chunk_access=credentials
+                )
+        else:
+            raise FileNotFoundError(
+                f"no repository for {spec.dataset_id} at {settings.location(spec.dataset_id)}"
+            )
+    dataset_repo = DatasetRepository(spec=spec, settings=settings, repo=repo)
+    if create and not dataset_repo.has_template():
+        _create_template(dataset_repo)
+    return dataset_repo
+
+
+def _create_template(dataset_repo: DatasetRepository) -> None:
+    session = dataset_repo.writable_session()
+    write_template(dataset_repo.spec, session.store)
+    try:
+        dataset_repo.commit(
+            session,
+            f"create {dataset_repo.spec.dataset_id} template",
+            {"dataset_id": dataset_repo.spec.dataset_id, "kind": "template"},
+        )
+    except icechunk.ConflictError:
+        if not dataset_repo.has_template():
+            raise
+
+
+def settings_from_env() -> RepositorySettings:
+    """Repository settings from ``VIDX_REPO_*`` variables (local default)."""
+    kind = os.environ.get("VIDX_REPO_KIND", "local")
+    if kind not in ("local", "s3"):
+        raise ValueError(f"VIDX_REPO_KIND must be 'local' or 's3', not {kind!r}")
+    return RepositorySettings(
+        kind=kind,
+        local_root=os.environ.get("VIDX_REPO_ROOT", DEFAULT_LOCAL_ROOT),
+        bucket=os.environ.get("VIDX_REPO_BUCKET") or None,
+        prefix=os.environ.get("VIDX_REPO_PREFIX", "vidx"),
+        endpoint=os.environ.get("VIDX_REPO_ENDPOINT") or None,
+    )

@@ -1,0 +1,57 @@
+"""Validation reports: is a partition's set of refs complete, read back from the repository."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import icechunk
+
+from vidx_pipeline.ingest import expected_files, ingested_steps
+from vidx_pipeline.matching import expected_text
+from vidx_pipeline.repository import DatasetRepository
+
+
+@dataclass
+class CompletenessReport:
+    """What a partition holds, counted from the committed repository alone."""
+
+    partition_time: dt.datetime
+    files_expected: int
+    files_ingested: int = 0
+    refs_expected: int = 0
+    refs_found: int = 0
+    absent_refs: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.files_ingested == self.files_expected and not self.absent_refs
+
+
+def check_partition_complete(
+    repository: DatasetRepository, partition_time: dt.datetime
+) -> CompletenessReport:
+    """Every expected file ingested, and for each, a virtual ref for every variable the producer
+    writes at that lead."""
+    spec = repository.spec
+    files = expected_files(spec, partition_time)
+    report = CompletenessReport(partition_time, files_expected=len(files))
+    position = spec.append_dimension.index_of(partition_time)
+    row = ingested_steps(repository, position)
+    if row is None:
+        return report
+    session = repository.readonly_session()
+    for file in files:
+        if not row[file.step_tail]:
+            continue
+        report.files_ingested += 1
+        for variable in spec.variables:
+            if expected_text(variable, file.lead_hours) is None:
+                continue
+            report.refs_expected += 1
+            coords = [position, *file.step_tail, 0, 0]
+            if session.chunk_type(variable.name, coords) == icechunk.ChunkType.virtual:
+                report.refs_found += 1
+            else:
+                report.absent_refs.append(f"{variable.name}@f{file.lead_hours:03d}")
+    return report
