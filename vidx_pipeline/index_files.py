@@ -61,8 +61,8 @@ def parse_index(
         entries = gribberish.parse_grib_index(text, file_size=data.size)
     except ValueError as error:
         raise BadIndexError(index_url, str(error), _line_from_gribberish(str(error))) from None
-    line = 0
-    previous_end = 0
+    # Offsets first: a next offset beyond the object also makes its predecessor's length
+    # overrun, and the line to name is the one with the bad offset.
     for line, entry in enumerate(entries, start=1):
         if entry.reference_date != init:
             raise BadIndexError(
@@ -71,17 +71,26 @@ def parse_index(
                 f"partition's {init:%Y-%m-%dT%H} in the object's path",
                 line,
             )
+        if entry.offset >= data.size:
+            raise BadIndexError(
+                index_url,
+                f"message {entry.message_number} offset {entry.offset} lies outside {data_url} "
+                f"({data.size} bytes)",
+                line,
+            )
+    previous_offset = -1
+    for line, entry in enumerate(entries, start=1):
         length = entry.length or 0
-        if entry.offset >= data.size or length <= 0 or entry.offset + length > data.size:
+        if entry.submessage is None and entry.offset <= previous_offset:
+            raise BadIndexError(index_url, f"offset {entry.offset} goes backwards", line)
+        if length <= 0 or entry.offset + length > data.size:
             raise BadIndexError(
                 index_url,
                 f"message {entry.message_number} at offset {entry.offset} (length {length}) "
                 f"lies outside {data_url} ({data.size} bytes)",
                 line,
             )
-        if entry.submessage is None and entry.offset < previous_end:
-            raise BadIndexError(index_url, f"offset {entry.offset} goes backwards", line)
-        previous_end = entry.offset
+        previous_offset = entry.offset
     return entries
 
 

@@ -184,6 +184,10 @@ def grow_append_dimension(spec: DatasetSpec, store: Store, needed_length: int) -
         names = array.metadata.dimension_names  # type: ignore[union-attr]
         if names and names[0] == append:
             array.resize((needed_length, *array.shape[1:]))
+    # Re-open after resizing: an Array object keeps the shape it was opened with, and a write
+    # beyond it is silently dropped.
+    coord = group[append]
+    assert isinstance(coord, zarr.Array)
     new_times = [spec.append_dimension.value_at(i) for i in range(old_length, needed_length)]
     coord[old_length:needed_length] = np.array([epoch_seconds(t) for t in new_times], "int64")
     if spec.lead_times is not None:

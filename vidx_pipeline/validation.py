@@ -50,7 +50,7 @@ def check_partition_complete(
                 continue
             report.refs_expected += 1
             coords = [position, *file.step_tail, 0, 0]
-            if session.chunk_type(variable.name, coords) == icechunk.ChunkType.virtual:
+            if session.chunk_type(f"/{variable.name}", coords) == icechunk.ChunkType.virtual:
                 report.refs_found += 1
             else:
                 report.absent_refs.append(f"{variable.name}@f{file.lead_hours:03d}")

@@ -120,8 +120,8 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
         started = time.perf_counter()
         repository_resource: IcechunkRepositoryResource = getattr(context.resources, repository_key)
         source_resource: SourceStoreResource = getattr(context.resources, source_key)
-        repository = repository_resource.open()
-        store = source_resource.open()
+        repository = repository_resource.open(spec)
+        store = source_resource.open(spec)
         results = []
         reports = []
         for key in context.partition_keys:

@@ -6,13 +6,10 @@ opened, so nothing secret reaches Dagster's run storage or logs.
 
 from __future__ import annotations
 
-import os
-
 from dagster import ConfigurableResource
 from obstore.store import S3Store
 from pydantic import Field
 
-from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.repository import (
     DatasetRepository,
     RepositorySettings,
@@ -20,6 +17,7 @@ from vidx_pipeline.repository import (
     settings_from_env,
 )
 from vidx_pipeline.source_store import endpoint_from_env, open_source_store
+from vidx_pipeline.spec import DatasetSpec
 
 
 class IcechunkRepositoryResource(ConfigurableResource):
@@ -60,10 +58,14 @@ class IcechunkRepositoryResource(ConfigurableResource):
             endpoint=self.endpoint,
         )
 
-    def open(self) -> DatasetRepository:
-        return open_repository(
-            get_dataset(self.dataset_id), self.settings(), source_endpoint=self.source_endpoint
-        )
+    def open(self, spec: DatasetSpec) -> DatasetRepository:
+        """Open (or create) the repository of ``spec``, which must be this resource's dataset."""
+        self._check_dataset(spec)
+        return open_repository(spec, self.settings(), source_endpoint=self.source_endpoint)
+
+    def _check_dataset(self, spec: DatasetSpec) -> None:
+        if spec.dataset_id != self.dataset_id:
+            raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
 
 
 class SourceStoreResource(ConfigurableResource):
@@ -76,7 +78,10 @@ class SourceStoreResource(ConfigurableResource):
 
     @classmethod
     def from_env(cls, dataset_id: str) -> SourceStoreResource:
-        return cls(dataset_id=dataset_id, endpoint=os.environ.get("VIDX_S3_ENDPOINT") or None)
+        return cls(dataset_id=dataset_id, endpoint=endpoint_from_env())
 
-    def open(self) -> S3Store:
-        return open_source_store(get_dataset(self.dataset_id).source.store, self.endpoint)
+    def open(self, spec: DatasetSpec) -> S3Store:
+        """The producer's bucket of ``spec``, which must be this resource's dataset."""
+        if spec.dataset_id != self.dataset_id:
+            raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
+        return open_source_store(spec.source.store, self.endpoint)

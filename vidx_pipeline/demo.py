@@ -1,0 +1,271 @@
+"""``make demo``: the whole chain, offline, from nothing.
+
+1. start a real S3 API on loopback and write a GFS archive into ``noaa-gfs-bdp-pds`` in NCEP's
+   layout (ecCodes-encoded GRIB2 at full 0.25° resolution, wgrib2 ``.idx`` inventories whose
+   lines are the real ones for those fields);
+2. materialize two init-time partitions through the Dagster CLI, then one again (idempotent:
+   no new commit);
+3. open the repository with plain icechunk + xarray, as a reader would, and print what it holds;
+4. check a sample of chunks decoded through Icechunk against ecCodes' decode of the same GRIB
+   messages, located independently from the archive writer's own record of what it wrote;
+5. write a PNG map of one field.
+
+Exits non-zero if any step or check fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import eccodes
+import icechunk
+import numpy as np
+import obstore
+import xarray as xr
+from obstore.store import S3Store
+
+from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, MessageInfo, write_gfs_archive
+from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
+from vidx_pipeline.providers.noaa import wgrib2_window_text
+from vidx_pipeline.spec import DatasetSpec, Wgrib2Match
+
+OUTPUT = Path("demo-output")
+INIT_TIMES = (dt.datetime(2025, 8, 1, 0, tzinfo=dt.UTC), dt.datetime(2025, 8, 1, 6, tzinfo=dt.UTC))
+LEAD_HOURS = tuple(range(0, 8))
+# Neighbours of curated fields in NCEP's files, so the inventories are not only what we match.
+EXTRA_FIELDS = (("TMP", "surface"), ("HGT", "surface"), ("SPFH", "2 m above ground"))
+SAMPLE_VARIABLES = (
+    "temperature_2m",
+    "maximum_temperature_2m",
+    "total_precipitation_surface",
+    "soil_moisture_0_to_10cm",
+    "wind_u_100m",
+)
+
+
+def _say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+def _fields(spec: DatasetSpec) -> tuple[tuple[str, str], ...]:
+    pairs = [
+        (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
+    ]
+    return tuple(dict.fromkeys([*pairs, *EXTRA_FIELDS]))
+
+
+def _writer_store(s3: LocalS3, bucket: str) -> S3Store:
+    return S3Store(
+        bucket,
+        endpoint=s3.endpoint,
+        region=s3.region,
+        access_key_id=s3.access_key_id,
+        secret_access_key=s3.secret_access_key,
+        client_options={"allow_http": True},
+        virtual_hosted_style_request=False,
+    )
+
+
+def _materialize(partition: str, env: dict[str, str], spec: DatasetSpec) -> None:
+    command = [
+        str(Path(sys.executable).with_name("dagster")),
+        "asset",
+        "materialize",
+        "-m",
+        "vidx_pipeline.definitions",
+        "--select",
+        asset_name(spec),
+        "--partition",
+        partition,
+    ]
+    _say(" ".join(command[1:]))
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
+        raise SystemExit(f"dagster asset materialize {partition} failed")
+    for line in completed.stderr.splitlines():
+        if "ingested now" in line or "expected variable absent" in line:
+            _say("  " + line.split(" - ")[-1])
+
+
+def _count_refs(session: icechunk.Session, variable: str) -> int:
+    async def count() -> int:
+        return sum([1 async for _ in session.chunk_coordinates(f"/{variable}")])
+
+    return asyncio.run(count())
+
+
+def _ecccodes_decode(message: bytes) -> np.ndarray:
+    handle = eccodes.codes_new_from_message(message)
+    try:
+        values = eccodes.codes_get_values(handle).astype("float64")
+        if eccodes.codes_get(handle, "bitmapPresent"):
+            values[values == eccodes.codes_get(handle, "missingValue")] = np.nan
+        shape = (eccodes.codes_get(handle, "Nj"), eccodes.codes_get(handle, "Ni"))
+        return values.reshape(shape)
+    finally:
+        eccodes.codes_release(handle)
+
+
+def main() -> int:
+    started = time.perf_counter()
+    spec = get_dataset("noaa-gfs-forecast")
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    repo_root = OUTPUT / "icechunk"
+    failures: list[str] = []
+
+    with running_s3_server(OUTPUT / "s3-server.log") as s3:
+        _say(f"local S3 API on {s3.endpoint} (moto_server pid {s3.pid})")
+        bucket = spec.source.store.bucket
+        s3.create_bucket(bucket, public_read=True)
+        config = GfsArchiveConfig(
+            init_times=INIT_TIMES, lead_hours=LEAD_HOURS, grid=spec.grid.shape, fields=_fields(spec)
+        )
+        t0 = time.perf_counter()
+        written = write_gfs_archive(_writer_store(s3, bucket), config)
+        messages = sum(len(f.messages) for f in written)
+        _say(
+            f"wrote {len(written)} GRIB2 files ({messages} messages, "
+            f"{sum(f.data_size for f in written) / 1e6:.0f} MB) + .idx to s3://{bucket} "
+            f"in {time.perf_counter() - t0:.1f}s"
+        )
+
+        env = {
+            **os.environ,
+            **s3.env(),
+            "VIDX_REPO_ROOT": str(repo_root),
+            "DAGSTER_HOME": str((OUTPUT / "dagster-home").resolve()),
+        }
+        Path(env["DAGSTER_HOME"]).mkdir()
+        partitions = [t.strftime(PARTITION_FORMAT) for t in INIT_TIMES]
+        for partition in [*partitions, partitions[0]]:
+            _materialize(partition, env, spec)
+
+        # ---- read it back as a user would: plain icechunk + xarray -------------------------
+        storage = icechunk.local_filesystem_storage(str(repo_root / spec.dataset_id))
+        credentials = icechunk.containers_credentials(
+            {spec.source.store.url_prefix: icechunk.s3_anonymous_credentials()}
+        )
+        repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=credentials)
+        session = repo.readonly_session(branch="main")
+        ds = xr.open_zarr(session.store, consolidated=False)
+        ds = ds.sel(init_time=[t.replace(tzinfo=None) for t in INIT_TIMES])
+        _say(f"dims: {dict(ds.sizes)} (init_time selected; the axis runs from the archive start)")
+        _say(f"variables ({len(ds.data_vars)}): {', '.join(sorted(ds.data_vars))}")
+        snapshots = list(repo.ancestry(branch="main"))
+        for snapshot in snapshots:
+            _say(f"snapshot {snapshot.id} {snapshot.message!r}")
+        if len(snapshots) != 1 + len(INIT_TIMES) + 1:  # initial + template + one per partition
+            failures.append(f"expected one commit per partition, got {len(snapshots)} snapshots")
+
+        # The writer's own record of each message, first occurrence of a line text first (as
+        # NCEP's f006 holds "0-6 hour acc fcst" twice and readers take the first).
+        messages_by_field: dict[tuple[object, ...], MessageInfo] = {}
+        for f in written:
+            for m in f.messages:
+                key = (f.init, f.lead_hours, m.line.element, m.line.level, m.line.window)
+                messages_by_field.setdefault(key, m)
+        refs = {v.name: _count_refs(session, v.name) for v in spec.variables}
+        referenced_bytes = 0
+        for variable in spec.variables:
+            assert isinstance(variable.match, Wgrib2Match)
+            for init in INIT_TIMES:
+                for lead in LEAD_HOURS:
+                    window = wgrib2_window_text(variable.match.window, lead)
+                    if window is None:
+                        continue
+                    key = (init, lead, variable.match.element, variable.match.level, window)
+                    referenced_bytes += messages_by_field[key].length
+        on_disk = sum(
+            p.stat().st_size for p in (repo_root / spec.dataset_id).rglob("*") if p.is_file()
+        )
+        _say(f"refs: {sum(refs.values())} ({min(refs.values())}-{max(refs.values())} per variable)")
+        _say(
+            f"bytes on disk {on_disk:,} vs bytes referenced {referenced_bytes:,} "
+            f"({referenced_bytes / on_disk:,.0f}x)"
+        )
+        progress = ds["ingested"].values
+        _say(f"ingested leads per init: {progress.sum(axis=1).tolist()} of {len(spec.lead_hours)}")
+        if progress.sum() != len(INIT_TIMES) * len(LEAD_HOURS):
+            failures.append("not every published file is marked ingested")
+
+        # ---- decoded chunks vs ecCodes on the same messages -------------------------------
+        source = _writer_store(s3, bucket)
+        checked = 0
+        for name in SAMPLE_VARIABLES:
+            variable = spec.variable(name)
+            assert isinstance(variable.match, Wgrib2Match)
+            for init in INIT_TIMES:
+                for lead in (LEAD_HOURS[1], LEAD_HOURS[-1]):
+                    window = wgrib2_window_text(variable.match.window, lead)
+                    assert window is not None
+                    key = (init, lead, variable.match.element, variable.match.level, window)
+                    info = messages_by_field[key]
+                    data_key = spec.source.data_key.format(init=init, lead_hours=lead)
+                    message = bytes(
+                        obstore.get_range(source, data_key, start=info.offset, length=info.length)
+                    )
+                    expected = _ecccodes_decode(message)
+                    actual = (
+                        ds[name]
+                        .sel(
+                            init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(lead, "h")
+                        )
+                        .values
+                    )
+                    same_mask = np.array_equal(np.isnan(actual), np.isnan(expected))
+                    close = np.allclose(actual, expected, rtol=1e-6, atol=0, equal_nan=True)
+                    if not (same_mask and close):
+                        failures.append(
+                            f"{name} {init:%Y-%m-%dT%H} f{lead:03d} differs from ecCodes"
+                        )
+                    checked += 1
+        _say(f"decoded {checked} sampled chunks through Icechunk: equal to ecCodes: {not failures}")
+
+        # ---- a map -----------------------------------------------------------------------
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        field = (
+            ds["temperature_2m"]
+            .sel(init_time=INIT_TIMES[-1].replace(tzinfo=None))
+            .isel(lead_time=LEAD_HOURS[-1])
+        )
+        figure, axes = plt.subplots(figsize=(10, 5))
+        field.plot(ax=axes, cmap="RdYlBu_r")
+        axes.set_title(
+            f"GFS 2 m temperature, init {INIT_TIMES[-1]:%Y-%m-%d %Hz} + {LEAD_HOURS[-1]} h "
+            "(offline archive)"
+        )
+        png = OUTPUT / "temperature_2m.png"
+        figure.savefig(png, dpi=80, bbox_inches="tight")
+        _say(f"wrote {png}")
+
+    summary = {
+        "ok": not failures,
+        "failures": failures,
+        "partitions": len(INIT_TIMES),
+        "refs": sum(refs.values()),
+        "bytes_on_disk": on_disk,
+        "bytes_referenced": referenced_bytes,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(summary))
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""Shared fixtures: a real S3 API on loopback, a small GFS spec and archives written into it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+
+import eccodes
+import numpy as np
+import pytest
+from obstore.store import S3Store
+
+from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
+from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.spec import (
+    DatasetSpec,
+    LeadTimeSchedule,
+    LeadTimeSegment,
+    RegularLatLonGrid,
+    Wgrib2Match,
+)
+
+SMALL_GRID = (19, 36)
+SMALL_LEADS = tuple(range(8))
+
+
+def small_gfs_spec(lead_hours: Sequence[int] = SMALL_LEADS) -> DatasetSpec:
+    """The GFS spec on a 10° grid and a few leads: same variables, layout and index rules."""
+    nlat, nlon = SMALL_GRID
+    return get_dataset("noaa-gfs-forecast").model_copy(
+        update={
+            "grid": RegularLatLonGrid(
+                nlat=nlat,
+                nlon=nlon,
+                lat_first=90,
+                lat_last=-90,
+                lon_first=0,
+                lon_last=360 - 360 / nlon,
+            ),
+            "lead_times": LeadTimeSchedule(
+                segments=tuple(
+                    LeadTimeSegment(start_hours=h, stop_hours=h, step_hours=1) for h in lead_hours
+                )
+            ),
+        }
+    )
+
+
+def spec_fields(
+    spec: DatasetSpec, extra: Sequence[tuple[str, str]] = ()
+) -> tuple[tuple[str, str], ...]:
+    pairs = [
+        (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
+    ]
+    return tuple(dict.fromkeys([*pairs, *extra]))
+
+
+@pytest.fixture(scope="session")
+def local_s3() -> Iterator[LocalS3]:
+    with running_s3_server() as s3:
+        s3.create_bucket("noaa-gfs-bdp-pds", public_read=True)
+        yield s3
+
+
+@pytest.fixture
+def s3_env(local_s3: LocalS3, monkeypatch: pytest.MonkeyPatch) -> LocalS3:
+    for key, value in local_s3.env().items():
+        monkeypatch.setenv(key, value)
+    return local_s3
+
+
+def writer_store(s3: LocalS3, bucket: str = "noaa-gfs-bdp-pds") -> S3Store:
+    return S3Store(
+        bucket,
+        endpoint=s3.endpoint,
+        region=s3.region,
+        access_key_id=s3.access_key_id,
+        secret_access_key=s3.secret_access_key,
+        client_options={"allow_http": True},
+        virtual_hosted_style_request=False,
+    )
+
+
+PublishFn = Callable[..., list[GfsFile]]
+
+
+@pytest.fixture
+def publish(local_s3: LocalS3) -> PublishFn:
+    """Write GFS files (data, then index) for an init and leads into the local bucket; returns
+    the writer's own record of each file. ``edit_index`` may rewrite an index before upload."""
+    store = writer_store(local_s3)
+
+    def _publish(
+        init: dt.datetime,
+        leads: Sequence[int],
+        *,
+        grid: tuple[int, int] = SMALL_GRID,
+        fields: Sequence[tuple[str, str]] | None = None,
+        edit_index: Callable[[int, str], str] | None = None,
+        write_index: bool = True,
+    ) -> list[GfsFile]:
+        import obstore
+
+        config = GfsArchiveConfig(
+            init_times=(init,),
+            lead_hours=tuple(leads),
+            grid=grid,
+            fields=tuple(fields) if fields is not None else spec_fields(small_gfs_spec()),
+        )
+        files = []
+        for lead in leads:
+            file = render_gfs_file(config, init, lead)
+            obstore.put(store, file.data_key, file.data)
+            if write_index:
+                text = edit_index(lead, file.index_text) if edit_index else file.index_text
+                obstore.put(store, file.index_key, text.encode())
+            files.append(file)
+        return files
+
+    return _publish
+
+
+def eccodes_decode(message: bytes) -> np.ndarray:
+    """ecCodes' decode of one message, missing points as NaN, shaped (Nj, Ni)."""
+    handle = eccodes.codes_new_from_message(message)
+    try:
+        values = eccodes.codes_get_values(handle).astype("float64")
+        if eccodes.codes_get(handle, "bitmapPresent"):
+            values[values == eccodes.codes_get(handle, "missingValue")] = np.nan
+        return values.reshape(eccodes.codes_get(handle, "Nj"), eccodes.codes_get(handle, "Ni"))
+    finally:
+        eccodes.codes_release(handle)

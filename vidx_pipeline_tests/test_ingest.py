@@ -1,0 +1,238 @@
+"""Ingest against a real S3 API and real Icechunk repositories, checked against ecCodes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import icechunk
+import numpy as np
+import pytest
+import xarray as xr
+
+from vidx_pipeline.index_files import BadIndexError
+from vidx_pipeline.ingest import IngestSettings, ingest_partition
+from vidx_pipeline.offline.gfs_archive import GfsFile
+from vidx_pipeline.offline.s3_server import LocalS3
+from vidx_pipeline.providers.noaa import wgrib2_window_text
+from vidx_pipeline.repository import (
+    DatasetRepository,
+    RepositorySettings,
+    open_repository,
+    reader_credentials,
+)
+from vidx_pipeline.source_store import open_source_store
+from vidx_pipeline.spec import DatasetSpec, Wgrib2Match
+from vidx_pipeline_tests.conftest import PublishFn, eccodes_decode, small_gfs_spec, spec_fields
+
+SPEC = small_gfs_spec()
+
+
+def _repo(tmp_path, s3: LocalS3, spec: DatasetSpec = SPEC) -> DatasetRepository:
+    return open_repository(
+        spec, RepositorySettings(local_root=str(tmp_path)), source_endpoint=s3.endpoint
+    )
+
+
+def _ingest(repo: DatasetRepository, s3: LocalS3, init: dt.datetime, **settings) -> object:
+    store = open_source_store(repo.spec.source.store, s3.endpoint)
+    return ingest_partition(repo.spec, repo, store, init, IngestSettings(**settings))
+
+
+def _read(repo: DatasetRepository) -> xr.Dataset:
+    """Open as a reader would: plain icechunk with the container authorized, then xarray."""
+    reader = icechunk.Repository.open(
+        repo.settings.storage(repo.spec.dataset_id),
+        authorize_virtual_chunk_access=reader_credentials(repo.spec),
+    )
+    return xr.open_zarr(reader.readonly_session(branch="main").store, consolidated=False)
+
+
+def _message(files: list[GfsFile], lead: int, element: str, level: str, window: str) -> bytes:
+    """The bytes the archive writer put at that line (first occurrence), from its own record."""
+    file = next(f for f in files if f.data_key.endswith(f".f{lead:03d}"))
+    info = next(
+        m
+        for m in file.messages
+        if (m.line.element, m.line.level, m.line.window) == (element, level, window)
+    )
+    return file.data[info.offset : info.offset + info.length]
+
+
+def _snapshots(repo: DatasetRepository) -> int:
+    return len(list(repo.repo.ancestry(branch="main")))
+
+
+def _assert_equals_eccodes(
+    ds: xr.Dataset,
+    files: list[GfsFile],
+    init: dt.datetime,
+    spec: DatasetSpec,
+    skip: set[str] = frozenset(),
+) -> int:
+    compared = 0
+    for variable in spec.variables:
+        if variable.name in skip:
+            continue
+        assert isinstance(variable.match, Wgrib2Match)
+        for lead in spec.lead_hours:
+            chunk = (
+                ds[variable.name]
+                .sel(init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(lead, "h"))
+                .values
+            )
+            window = wgrib2_window_text(variable.match.window, lead)
+            if window is None:
+                assert np.isnan(chunk).all(), f"{variable.name} f{lead:03d} should be empty"
+                continue
+            expected = eccodes_decode(
+                _message(files, lead, variable.match.element, variable.match.level, window)
+            )
+            assert np.array_equal(np.isnan(chunk), np.isnan(expected)), variable.name
+            np.testing.assert_allclose(
+                chunk, expected, rtol=1e-6, equal_nan=True, err_msg=f"{variable.name} f{lead:03d}"
+            )
+            compared += 1
+    return compared
+
+
+def test_ingest_reads_back_equal_to_eccodes(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 1, 0, tzinfo=dt.UTC)
+    files = publish(init, SPEC.lead_hours, fields=spec_fields(SPEC, [("TMP", "surface")]))
+    repo = _repo(tmp_path, local_s3)
+    result = _ingest(repo, local_s3, init)
+    assert result.files_ingested == len(SPEC.lead_hours)
+    assert result.missing == []
+    assert result.snapshot_id is not None
+    ds = _read(repo)
+    compared = _assert_equals_eccodes(ds, files, init, SPEC)
+    assert compared == result.refs_written
+    assert ds.init_time.values[-1] == np.datetime64("2025-08-01T00:00")
+    assert ds.sizes["init_time"] == SPEC.append_dimension.index_of(init) + 1
+    row = ds.sel(init_time=init.replace(tzinfo=None))
+    assert row.ingested.values.all()
+    assert row.valid_time.values[7] == np.datetime64("2025-08-01T07:00")
+    # The commit message names the partition and the file count.
+    snapshot = next(iter(repo.repo.ancestry(branch="main")))
+    assert snapshot.message == f"noaa-gfs-forecast init_time=2025-08-01T00:00: {len(files)} files"
+
+
+def test_rerun_fetches_nothing_and_commits_nothing(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 2, 0, tzinfo=dt.UTC)
+    publish(init, SPEC.lead_hours)
+    repo = _repo(tmp_path, local_s3)
+    _ingest(repo, local_s3, init)
+    before = _snapshots(repo)
+    again = _ingest(repo, local_s3, init)
+    assert (again.files_ingested, again.files_already_ingested) == (0, len(SPEC.lead_hours))
+    assert again.snapshot_id is None
+    assert _snapshots(repo) == before
+
+
+def test_files_published_later_are_added_by_the_next_run(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 3, 0, tzinfo=dt.UTC)
+    first = publish(init, SPEC.lead_hours[:3])
+    # f003's data is up but not its index yet: not published.
+    publish(init, [3], write_index=False)
+    repo = _repo(tmp_path, local_s3)
+    partial = _ingest(repo, local_s3, init)
+    assert (partial.files_seen, partial.files_ingested) == (3, 3)
+    rest = publish(init, SPEC.lead_hours[3:])
+    more = _ingest(repo, local_s3, init)
+    assert (more.files_already_ingested, more.files_ingested) == (3, len(SPEC.lead_hours) - 3)
+    _assert_equals_eccodes(_read(repo), first + rest, init, SPEC)
+
+
+def test_missing_variable_is_reported_and_shifts_nothing(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 4, 0, tzinfo=dt.UTC)
+    fields = [f for f in spec_fields(SPEC) if f != ("DPT", "2 m above ground")]
+    files = publish(init, SPEC.lead_hours, fields=fields)
+    repo = _repo(tmp_path, local_s3)
+    result = _ingest(repo, local_s3, init)
+    assert {(m.variable, m.lead_hours) for m in result.missing} == {
+        ("dew_point_temperature_2m", lead) for lead in SPEC.lead_hours
+    }
+    assert all(m.index_url.endswith(".idx") for m in result.missing)
+    ds = _read(repo)
+    assert np.isnan(ds.dew_point_temperature_2m.sel(init_time=init.replace(tzinfo=None))).all()
+    _assert_equals_eccodes(ds, files, init, SPEC, skip={"dew_point_temperature_2m"})
+
+
+def test_missing_variable_policy_fail_commits_nothing(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 5, 0, tzinfo=dt.UTC)
+    fields = [f for f in spec_fields(SPEC) if f != ("GUST", "surface")]
+    publish(init, SPEC.lead_hours, fields=fields)
+    repo = _repo(tmp_path, local_s3)
+    before = _snapshots(repo)
+    with pytest.raises(BadIndexError, match=r"gfs\.t00z\.pgrb2\.0p25\.f000\.idx.*wind_gust"):
+        _ingest(repo, local_s3, init, missing_variables="fail")
+    assert _snapshots(repo) == before
+
+
+def _garbage(lead: int, text: str) -> str:
+    return text if lead != 5 else text.replace("\n", "\nnot an inventory line\n", 1)
+
+
+def _truncated(lead: int, text: str) -> str:
+    return text if lead != 5 else text[: len(text) // 2]
+
+
+def _offset_beyond(lead: int, text: str) -> str:
+    if lead != 5:
+        return text
+    lines = text.splitlines(keepends=True)
+    fields = lines[-1].split(":")
+    fields[1] = str(10**9)
+    return "".join(lines[:-1]) + ":".join(fields)
+
+
+def _wrong_date(lead: int, text: str) -> str:
+    return text if lead != 5 else text.replace("d=2025080600", "d=2025080512")
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (_garbage, "invalid idx line 2"),
+        (_truncated, "truncated"),
+        (_offset_beyond, "lies outside"),
+        (_wrong_date, "disagrees"),
+    ],
+    ids=["garbage-line", "truncated", "offset-beyond-object", "date-disagrees-with-path"],
+)
+def test_bad_index_names_the_object_and_commits_nothing(
+    tmp_path, local_s3: LocalS3, publish: PublishFn, edit, problem: str
+) -> None:
+    init = dt.datetime(2025, 8, 6, 0, tzinfo=dt.UTC)
+    publish(init, SPEC.lead_hours, edit_index=edit)
+    repo = _repo(tmp_path, local_s3)
+    before = _snapshots(repo)
+    with pytest.raises(BadIndexError) as raised:
+        _ingest(repo, local_s3, init)
+    assert "gfs.20250806/00/atmos/gfs.t00z.pgrb2.0p25.f005.idx" in str(raised.value)
+    assert problem in str(raised.value)
+    assert _snapshots(repo) == before
+    assert _read(repo).sizes["init_time"] == 0
+
+
+def test_repository_on_s3(local_s3: LocalS3, s3_env: LocalS3, publish: PublishFn) -> None:
+    init = dt.datetime(2025, 8, 7, 0, tzinfo=dt.UTC)
+    files = publish(init, SPEC.lead_hours)
+    s3_env.create_bucket("vidx-repositories")
+    settings = RepositorySettings(
+        kind="s3", bucket="vidx-repositories", prefix="test-s3", endpoint=s3_env.endpoint
+    )
+    repo = open_repository(SPEC, settings, source_endpoint=s3_env.endpoint)
+    result = _ingest(repo, s3_env, init)
+    assert result.files_ingested == len(SPEC.lead_hours)
+    _assert_equals_eccodes(_read(repo), files, init, SPEC)
+    assert "secret" not in repo.location
