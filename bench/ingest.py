@@ -27,10 +27,11 @@ import obstore
 from obstore.store import S3Store
 
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.ingest import expected_files, ingest_partition
+from vidx_pipeline.ingest import ingest_partition
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, render_gfs_file
 from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.repository import RepositorySettings, open_repository
+from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.source_store import open_source_store
 
 FIRST_INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
@@ -77,6 +78,16 @@ async def _get_all(store: S3Store, keys: list[str], concurrency: int) -> int:
     return sum(await asyncio.gather(*(get(k) for k in keys)))
 
 
+def _repository_bytes(path: Path) -> tuple[int, dict[str, int]]:
+    """Bytes of the repository on disk, in all and by kind (manifests, snapshots, ...)."""
+    by_kind: dict[str, int] = {}
+    for file in path.rglob("*"):
+        if file.is_file():
+            kind = file.relative_to(path).parts[0]
+            by_kind[kind] = by_kind.get(kind, 0) + file.stat().st_size
+    return sum(by_kind.values()), by_kind
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inits", type=int, default=100, help="init times to ingest")
@@ -117,6 +128,8 @@ def main() -> int:
                 objects.append((expected.index_key, index_text.encode()))
             asyncio.run(_put_all(writer, objects))
             result = ingest_partition(spec, repo, source, init)
+            if number == 0:
+                bytes_after_first, _ = _repository_bytes(Path(repo.location))
             if result.files_ingested != len(template) or result.missing:
                 print(
                     f"init {init}: ingested {result.files_ingested} files, "
@@ -127,6 +140,8 @@ def main() -> int:
             per_init.append(result.seconds)
             commits.append(result.commit_seconds)
             refs += result.refs_written
+            if number == 0:
+                refs_first = result.refs_written
             files += result.files_ingested
             if number in (0, len(inits) - 1) or (number + 1) % 10 == 0:
                 print(
@@ -142,8 +157,8 @@ def main() -> int:
         asyncio.run(_get_all(source, keys, 64))
         raw_get_per_second = len(keys) / (time.perf_counter() - t0)
 
-        repo_bytes = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-        assert repo.location
+        repo_bytes, by_kind = _repository_bytes(Path(repo.location))
+        print(f"bytes on disk by kind: {by_kind}", flush=True)
 
     ingest_seconds = sum(per_init)
     files_per_second = files / ingest_seconds
@@ -162,6 +177,9 @@ def main() -> int:
         "commit_growth": round(commits[-1] / commits[0], 3),
         "refs": refs,
         "bytes_per_ref": round(repo_bytes / refs, 2),
+        # Excluding the template and the first init's growth of init_time from the archive start.
+        "bytes_per_ref_marginal": round((repo_bytes - bytes_after_first) / (refs - refs_first), 2),
+        "bytes_by_kind": by_kind,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     figures["targets_met"] = {

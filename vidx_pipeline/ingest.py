@@ -1,16 +1,24 @@
-"""Ingest one partition: producer index files -> virtual refs -> one Icechunk commit.
+"""Ingest partitions: producer index files -> virtual refs -> all-or-nothing Icechunk commits.
 
-Contract of :func:`ingest_partition`:
+Contract of :class:`IngestRun` (and of :func:`ingest_partition`, a run of one partition):
 
 - What is already ingested is read from the repository itself (the ``ingested`` progress
   array), never from orchestrator state; those files are not fetched again.
-- A file counts as published only when both its data and index objects are listed.
+- A file counts as published only when both its data and index objects are listed; one whose
+  index lags its data (or the reverse) is picked up by a later poll.
 - Every index is validated before anything is written (:mod:`vidx_pipeline.index_files`); a bad
-  one raises :class:`~vidx_pipeline.index_files.BadIndexError` and nothing is committed.
-- All refs of the batch, the progress flags and any growth of the append dimension land in one
-  commit, or none do. Nothing new means no commit.
-- A commit that loses a race is redone in a fresh session (the append dimension may have grown
-  meanwhile; two resizing sessions cannot be rebased), up to ``commit_retries`` times.
+  one raises :class:`~vidx_pipeline.index_files.BadIndexError` and nothing of its batch is
+  committed.
+- A commit holds every ref of its batch, their progress flags and any growth of the append
+  dimension, or nothing. Nothing new means no commit.
+- A commit that loses a race is redone in a fresh session: progress is re-read (files another
+  run committed are dropped), the append dimension re-grown if still needed, refs set again.
+- The run polls every ``poll_interval_seconds`` while any partition may still receive files,
+  that is until every expected file is in or the partition's deadline passes (partition time +
+  the producer's latest publication delay + ``deadline_grace_seconds``). A backfill of past
+  partitions is therefore one poll and one commit; an operational run follows publication.
+  New refs are committed at most every ``commit_interval_seconds``, and at once when nothing
+  more can arrive.
 """
 
 from __future__ import annotations
@@ -18,11 +26,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import icechunk
 import numpy as np
@@ -34,38 +41,47 @@ from pydantic import Field
 from vidx_pipeline.index_files import BadIndexError, SourceObject, parse_index
 from vidx_pipeline.matching import ChunkRef, MissingField, match_file
 from vidx_pipeline.repository import DatasetRepository
+from vidx_pipeline.source_files import (
+    ExpectedFile,
+    expected_files,
+    list_partition,
+    published_files,
+)
 from vidx_pipeline.spec import DatasetSpec, FrozenModel
 from vidx_pipeline.template import PROGRESS_ARRAY, grow_append_dimension
 
 log = logging.getLogger(__name__)
 
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
 
 class IngestSettings(FrozenModel):
     """Run-time knobs of an ingest (Dagster run config, not code branches)."""
 
-    missing_variables: str = Field(
+    missing_variables: Literal["report", "fail"] = Field(
         "report",
-        pattern="^(report|fail)$",
         description="'report': log and record expected-but-absent variables and commit the rest; "
         "'fail': treat them as a bad index (error naming the object, nothing committed).",
     )
     max_concurrent_requests: int = Field(64, gt=0)
     commit_retries: int = Field(20, ge=0)
-
-
-@dataclass(frozen=True)
-class ExpectedFile:
-    """One file the producer publishes for a partition."""
-
-    lead_hours: int
-    member: int | None
-    step_tail: tuple[int, ...]  # chunk index after the append dimension: (lead[, member])
-    data_key: str
-    index_key: str | None
+    poll_interval_seconds: float = Field(0.25, gt=0, le=1.0)
+    commit_interval_seconds: float = Field(
+        60.0, ge=0, description="At most one commit per interval while files keep arriving."
+    )
+    deadline_grace_seconds: float = Field(
+        3600.0, ge=0, description="How long past the producer's latest publication to wait."
+    )
 
 
 @dataclass
 class IngestResult:
+    """What a run did for one partition."""
+
     dataset_id: str
     partition_time: dt.datetime
     files_expected: int
@@ -75,6 +91,7 @@ class IngestResult:
     refs_written: int = 0
     missing: list[MissingField] = field(default_factory=list)
     snapshot_id: str | None = None
+    commits: int = 0
     commit_attempts: int = 0
     commit_seconds: float = 0.0
     seconds: float = 0.0
@@ -85,65 +102,12 @@ class IngestResult:
 
 
 @dataclass(frozen=True)
-class _FileRefs:
+class FileRefs:
+    """The validated refs of one published file."""
+
     file: ExpectedFile
     refs: list[ChunkRef]
     missing: list[MissingField]
-
-
-def expected_files(spec: DatasetSpec, partition_time: dt.datetime) -> list[ExpectedFile]:
-    """Every file of the partition, in lead (then member) order."""
-    files = []
-    members: Sequence[tuple[int | None, str | None]] = (
-        list(zip(spec.ensemble.members, spec.ensemble.member_labels, strict=True))
-        if spec.ensemble
-        else [(None, None)]
-    )
-    for lead_index, lead_hours in enumerate(spec.lead_hours):
-        for member_index, (member, label) in enumerate(members):
-            fields = {"init": partition_time, "lead_hours": lead_hours, "member": label}
-            tail: tuple[int, ...] = (lead_index,) if spec.lead_times is not None else ()
-            if spec.ensemble is not None:
-                tail = (*tail, member_index)
-            index_key = spec.source.index_key
-            files.append(
-                ExpectedFile(
-                    lead_hours=lead_hours,
-                    member=member,
-                    step_tail=tail,
-                    data_key=spec.source.data_key.format(**fields),
-                    index_key=index_key.format(**fields) if index_key else None,
-                )
-            )
-    return files
-
-
-def listing_prefix(files: Sequence[ExpectedFile]) -> str:
-    """The longest string prefix shared by every key of the partition."""
-    keys = [f.data_key for f in files] + [f.index_key for f in files if f.index_key]
-    return os.path.commonprefix(keys)  # noqa: RUF071 - a string prefix, not a path one
-
-
-def list_partition(store: S3Store, files: Sequence[ExpectedFile]) -> dict[str, SourceObject]:
-    """List the partition's objects: object stores list by directory, so list the directory
-    starting after the shared key prefix and stop at the first key past it (a few requests,
-    whatever else the producer keeps in that directory)."""
-    prefix = listing_prefix(files)
-    directory = prefix.rpartition("/")[0]
-    listed: dict[str, SourceObject] = {}
-    stream = obstore.list(store, prefix=directory or None, offset=prefix, chunk_size=1000)
-    for batch in stream:
-        for meta in batch:
-            key = meta["path"]
-            if not key.startswith(prefix):
-                return listed
-            listed[key] = SourceObject(
-                key=key,
-                size=int(meta["size"]),
-                last_modified=meta["last_modified"],
-                etag=meta.get("e_tag"),
-            )
-    return listed
 
 
 def ingested_steps(repository: DatasetRepository, position: int) -> np.ndarray | None:
@@ -156,8 +120,10 @@ def ingested_steps(repository: DatasetRepository, position: int) -> np.ndarray |
     return np.asarray(progress[position])
 
 
-def _step_done(row: np.ndarray | None, tail: tuple[int, ...]) -> bool:
-    return bool(row is not None and row[tail])
+def _done_steps(row: np.ndarray | None, files: Sequence[ExpectedFile]) -> set[tuple[int, ...]]:
+    if row is None:
+        return set()
+    return {f.step_tail for f in files if row[f.step_tail]}
 
 
 async def _fetch_texts(store: S3Store, keys: Sequence[str], max_concurrent: int) -> dict[str, str]:
@@ -174,6 +140,8 @@ async def _fetch_texts(store: S3Store, keys: Sequence[str], max_concurrent: int)
 
 def fetch_index_texts(store: S3Store, keys: Sequence[str], max_concurrent: int) -> dict[str, str]:
     """GET every index object concurrently."""
+    if not keys:
+        return {}
     return asyncio.run(_fetch_texts(store, keys, max_concurrent))
 
 
@@ -184,7 +152,7 @@ def refs_for_files(
     texts: dict[str, str],
     partition_time: dt.datetime,
     settings: IngestSettings,
-) -> list[_FileRefs]:
+) -> list[FileRefs]:
     """Parse, validate and match every fetched index. Raises on the first bad one."""
     url_prefix = spec.source.store.url_prefix
     results = []
@@ -209,7 +177,7 @@ def refs_for_files(
         refs, missing = match_file(
             spec,
             entries,
-            step_index=(-1, *file.step_tail),  # append position filled in at write time
+            step_index=file.step_tail,
             lead_hours=file.lead_hours,
             member=file.member,
             data_url=data_url,
@@ -218,35 +186,38 @@ def refs_for_files(
         )
         if missing and settings.missing_variables == "fail":
             raise BadIndexError(
-                index_url, "expected variables absent: " + "; ".join(m.describe() for m in missing)
+                index_url,
+                "expected variables absent: " + "; ".join(m.describe() for m in missing),
             )
-        results.append(_FileRefs(file, refs, missing))
+        results.append(FileRefs(file, refs, missing))
     return results
 
 
+def _chunk_spec(position: int, ref: ChunkRef) -> icechunk.VirtualChunkSpec:
+    index = [position, *ref.chunk_index]
+    if isinstance(ref.checksum, str):
+        return icechunk.VirtualChunkSpec(
+            index, ref.location, ref.offset, ref.length, etag_checksum=ref.checksum
+        )
+    return icechunk.VirtualChunkSpec(
+        index, ref.location, ref.offset, ref.length, last_updated_at_checksum=ref.checksum
+    )
+
+
 def write_refs(
-    spec: DatasetSpec, session: icechunk.Session, position: int, batch: Sequence[_FileRefs]
-) -> int:
-    """Grow the append dimension if needed, set every ref and progress flag in ``session``."""
-    grow_append_dimension(spec, session.store, position + 1)
-    by_variable: dict[str, list[icechunk.VirtualChunkSpec]] = defaultdict(list)
-    for file_refs in batch:
-        for ref in file_refs.refs:
-            index = [position, *ref.chunk_index[1:]]
-            if isinstance(ref.checksum, str):
-                chunk = icechunk.VirtualChunkSpec(
-                    index, ref.location, ref.offset, ref.length, etag_checksum=ref.checksum
-                )
-            else:
-                chunk = icechunk.VirtualChunkSpec(
-                    index,
-                    ref.location,
-                    ref.offset,
-                    ref.length,
-                    last_updated_at_checksum=ref.checksum,
-                )
-            by_variable[ref.variable].append(chunk)
-    refs_written = 0
+    spec: DatasetSpec, session: icechunk.Session, batch: dict[int, Sequence[FileRefs]]
+) -> dict[int, int]:
+    """Set the refs and progress flags of ``batch`` (append position -> files) in ``session``,
+    growing the append dimension first if needed. Returns refs written per position."""
+    grow_append_dimension(spec, session.store, max(batch) + 1)
+    by_variable: dict[str, list[icechunk.VirtualChunkSpec]] = {}
+    written: dict[int, int] = {}
+    for position, files in batch.items():
+        written[position] = 0
+        for file_refs in files:
+            for ref in file_refs.refs:
+                by_variable.setdefault(ref.variable, []).append(_chunk_spec(position, ref))
+                written[position] += 1
     for variable, chunks in by_variable.items():
         failed = session.store.set_virtual_refs(variable, chunks, validate_containers=True)
         if failed:
@@ -254,15 +225,188 @@ def write_refs(
                 f"{variable}: refs outside the repository's virtual chunk containers at chunks "
                 f"{failed[:5]}"
             )
-        refs_written += len(chunks)
-    group = zarr.open_group(session.store, mode="r+")
-    progress = group[PROGRESS_ARRAY]
+    progress = zarr.open_group(session.store, mode="r+")[PROGRESS_ARRAY]
     assert isinstance(progress, zarr.Array)
-    row = np.asarray(progress[position])
-    for file_refs in batch:
-        row[file_refs.file.step_tail] = True
-    progress[position] = row
-    return refs_written
+    for position, files in batch.items():
+        row = np.asarray(progress[position])
+        for file_refs in files:
+            row[file_refs.file.step_tail] = True
+        progress[position] = row
+    return written
+
+
+@dataclass
+class _PartitionState:
+    time: dt.datetime
+    position: int
+    files: list[ExpectedFile]
+    deadline: dt.datetime
+    result: IngestResult
+    done: set[tuple[int, ...]] = field(default_factory=set)
+    pending: dict[tuple[int, ...], FileRefs] = field(default_factory=dict)
+
+    @property
+    def all_in_hand(self) -> bool:
+        return len(self.done) + len(self.pending) == len(self.files)
+
+
+class IngestRun:
+    """Ingest a set of partitions in one process, polling and committing as the contract says."""
+
+    def __init__(
+        self,
+        spec: DatasetSpec,
+        repository: DatasetRepository,
+        store: S3Store,
+        partition_times: Sequence[dt.datetime],
+        settings: IngestSettings | None = None,
+        *,
+        clock: Clock = utc_now,
+        on_commit: Callable[[str, list[IngestResult]], None] | None = None,
+    ) -> None:
+        if not partition_times:
+            raise ValueError("an ingest run needs at least one partition")
+        self.spec = spec
+        self.repository = repository
+        self.store = store
+        self.settings = settings or IngestSettings()
+        self.clock = clock
+        self.on_commit = on_commit
+        grace = dt.timedelta(seconds=self.settings.deadline_grace_seconds)
+        self.partitions: list[_PartitionState] = []
+        for when in sorted(t.astimezone(dt.UTC) for t in partition_times):
+            files = expected_files(spec, when)
+            position = spec.append_dimension.index_of(when)
+            state = _PartitionState(
+                time=when,
+                position=position,
+                files=files,
+                deadline=when + spec.publication.last_file_after + grace,
+                result=IngestResult(spec.dataset_id, when, files_expected=len(files)),
+            )
+            state.done = _done_steps(ingested_steps(repository, position), files)
+            state.result.files_already_ingested = len(state.done)
+            self.partitions.append(state)
+
+    def open_partitions(self) -> list[_PartitionState]:
+        """Partitions that may still receive files."""
+        now = self.clock()
+        return [p for p in self.partitions if not p.all_in_hand and now < p.deadline]
+
+    def poll(self) -> int:
+        """List every partition not yet in hand; fetch, validate and match newly published
+        files. Returns how many new files are pending."""
+        new = 0
+        for state in self.partitions:
+            if state.all_in_hand:
+                continue
+            listed = list_partition(self.store, state.files)
+            published = published_files(state.files, listed)
+            state.result.files_seen = max(state.result.files_seen, len(published))
+            todo = [
+                f
+                for f in published
+                if f.step_tail not in state.done and f.step_tail not in state.pending
+            ]
+            if not todo:
+                continue
+            keys = [f.index_key for f in todo if f.index_key is not None]
+            texts = fetch_index_texts(self.store, keys, self.settings.max_concurrent_requests)
+            for file_refs in refs_for_files(
+                self.spec, todo, listed, texts, state.time, self.settings
+            ):
+                state.pending[file_refs.file.step_tail] = file_refs
+                for missing in file_refs.missing:
+                    log.warning(
+                        "%s: expected variable absent: %s", self.spec.dataset_id, missing.describe()
+                    )
+                state.result.missing.extend(file_refs.missing)
+                new += 1
+        return new
+
+    def _message(self, batch: list[_PartitionState], files: int) -> str:
+        name = self.spec.append_dimension.name
+        first, last = batch[0].time, batch[-1].time
+        if len(batch) == 1:
+            where = f"{name}={first:%Y-%m-%dT%H:%M}"
+        else:
+            where = (
+                f"{name}={first:%Y-%m-%dT%H:%M}..{last:%Y-%m-%dT%H:%M} ({len(batch)} partitions)"
+            )
+        return f"{self.spec.dataset_id} {where}: {files} files"
+
+    def commit_pending(self) -> str | None:
+        """Commit every pending file of every partition in one commit; redo on conflict."""
+        started = time.perf_counter()
+        for attempt in range(1, self.settings.commit_retries + 2):
+            if attempt > 1:
+                # Another run committed first: it may have ingested some of our files.
+                for state in self.partitions:
+                    if state.pending:
+                        row = ingested_steps(self.repository, state.position)
+                        state.done |= _done_steps(row, state.files)
+                        for step in state.done & state.pending.keys():
+                            del state.pending[step]
+            batch = [s for s in self.partitions if s.pending]
+            if not batch:
+                return None
+            session = self.repository.writable_session()
+            written = write_refs(
+                self.spec, session, {s.position: list(s.pending.values()) for s in batch}
+            )
+            files = sum(len(s.pending) for s in batch)
+            message = self._message(batch, files)
+            try:
+                snapshot = self.repository.commit(
+                    session,
+                    message,
+                    {
+                        "dataset_id": self.spec.dataset_id,
+                        "partitions": [s.time.isoformat() for s in batch],
+                        "files": files,
+                        "refs": sum(written.values()),
+                    },
+                )
+            except icechunk.ConflictError:
+                log.info("%s: commit lost a race (attempt %d), redoing", message, attempt)
+                continue
+            seconds = time.perf_counter() - started
+            for state in batch:
+                result = state.result
+                result.files_ingested += len(state.pending)
+                result.refs_written += written[state.position]
+                result.snapshot_id = snapshot
+                result.commits += 1
+                result.commit_attempts += attempt
+                result.commit_seconds = seconds
+                state.done |= state.pending.keys()
+                state.pending.clear()
+            if self.on_commit is not None:
+                self.on_commit(snapshot, [s.result for s in batch])
+            return snapshot
+        raise RuntimeError(
+            f"{self.spec.dataset_id}: gave up after {self.settings.commit_retries + 1} conflicts"
+        )
+
+    def run(self) -> list[IngestResult]:
+        """Poll and commit until no partition can receive more files."""
+        started = time.perf_counter()
+        last_commit = -float("inf")
+        while True:
+            tick = time.monotonic()
+            self.poll()
+            open_partitions = self.open_partitions()
+            pending = any(s.pending for s in self.partitions)
+            due = tick - last_commit >= self.settings.commit_interval_seconds
+            if pending and (due or not open_partitions):
+                self.commit_pending()
+                last_commit = tick
+            if not open_partitions and not any(s.pending for s in self.partitions):
+                break
+            time.sleep(max(0.0, self.settings.poll_interval_seconds - (time.monotonic() - tick)))
+        for state in self.partitions:
+            state.result.seconds = time.perf_counter() - started
+        return [s.result for s in self.partitions]
 
 
 def ingest_partition(
@@ -271,68 +415,9 @@ def ingest_partition(
     store: S3Store,
     partition_time: dt.datetime,
     settings: IngestSettings | None = None,
+    *,
+    clock: Clock = utc_now,
 ) -> IngestResult:
-    """Ingest whatever the producer has published for ``partition_time`` and is not yet in."""
-    settings = settings or IngestSettings()
-    started = time.perf_counter()
-    partition_time = partition_time.astimezone(dt.UTC)
-    position = spec.append_dimension.index_of(partition_time)
-    files = expected_files(spec, partition_time)
-    result = IngestResult(spec.dataset_id, partition_time, files_expected=len(files))
-
-    listed = list_partition(store, files)
-    published = [
-        f for f in files if f.data_key in listed and (f.index_key is None or f.index_key in listed)
-    ]
-    result.files_seen = len(published)
-    done_row = ingested_steps(repository, position)
-    todo = [f for f in published if not _step_done(done_row, f.step_tail)]
-    result.files_already_ingested = len(published) - len(todo)
-    if not todo:
-        result.seconds = time.perf_counter() - started
-        return result
-
-    keys = [f.index_key for f in todo if f.index_key is not None]
-    texts = fetch_index_texts(store, keys, settings.max_concurrent_requests)
-    batch = refs_for_files(spec, todo, listed, texts, partition_time, settings)
-    for file_refs in batch:
-        for missing in file_refs.missing:
-            log.warning("%s: expected variable absent: %s", spec.dataset_id, missing.describe())
-        result.missing.extend(file_refs.missing)
-
-    commit_started = time.perf_counter()
-    message = (
-        f"{spec.dataset_id} {spec.append_dimension.name}={partition_time:%Y-%m-%dT%H:%M}: "
-        f"{len(batch)} files"
-    )
-    for attempt in range(1, settings.commit_retries + 2):
-        result.commit_attempts = attempt
-        session = repository.writable_session()
-        # A retry re-reads progress: a concurrent run may have ingested some of our files.
-        row = ingested_steps(repository, position) if attempt > 1 else done_row
-        pending = [b for b in batch if not _step_done(row, b.file.step_tail)]
-        if not pending:
-            break
-        refs_written = write_refs(spec, session, position, pending)
-        try:
-            result.snapshot_id = repository.commit(
-                session,
-                message,
-                {
-                    "dataset_id": spec.dataset_id,
-                    "partition": partition_time.isoformat(),
-                    "files": len(pending),
-                    "refs": refs_written,
-                },
-            )
-        except icechunk.ConflictError:
-            log.info("%s: commit lost a race (attempt %d), redoing", message, attempt)
-            continue
-        result.files_ingested = len(pending)
-        result.refs_written = refs_written
-        break
-    else:
-        raise RuntimeError(f"{message}: gave up after {settings.commit_retries + 1} conflicts")
-    result.commit_seconds = time.perf_counter() - commit_started
-    result.seconds = time.perf_counter() - started
+    """Ingest one partition (following its publication if its deadline is still ahead)."""
+    (result,) = IngestRun(spec, repository, store, [partition_time], settings, clock=clock).run()
     return result

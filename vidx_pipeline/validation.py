@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import icechunk
 
-from vidx_pipeline.ingest import expected_files, ingested_steps
+from vidx_pipeline.ingest import ingested_steps
 from vidx_pipeline.matching import expected_text
 from vidx_pipeline.repository import DatasetRepository
+from vidx_pipeline.source_files import expected_files
 
 
 @dataclass

@@ -21,7 +21,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from vidx_pipeline.ingest import IngestResult, IngestSettings, ingest_partition
+from vidx_pipeline.ingest import IngestResult, IngestRun, IngestSettings
 from vidx_pipeline.orchestration.partitions import asset_name, partition_time, partitions_definition
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.spec import DatasetSpec
@@ -31,20 +31,24 @@ REFS_COMPLETE_CHECK = "refs_complete"
 
 
 class IngestRunConfig(Config):
-    """Run config of an ingest; defaults suit backfills and operational runs alike."""
+    """Run config of an ingest. The defaults suit backfills; the publication sensor's
+    operational runs commit about every second instead."""
 
     missing_variables: str = Field(
         "report", description="'report' expected-but-absent variables, or 'fail' the run."
     )
     max_concurrent_requests: int = 64
     commit_retries: int = 20
+    poll_interval_seconds: float = Field(0.25, description="Source polling period (<= 1 s).")
+    commit_interval_seconds: float = Field(
+        60.0, description="At most one commit per interval while files keep arriving."
+    )
+    deadline_grace_seconds: float = Field(
+        3600.0, description="How long past the producer's latest publication to keep polling."
+    )
 
     def settings(self) -> IngestSettings:
-        return IngestSettings(
-            missing_variables=self.missing_variables,
-            max_concurrent_requests=self.max_concurrent_requests,
-            commit_retries=self.commit_retries,
-        )
+        return IngestSettings.model_validate(self.model_dump())
 
 
 def repository_resource_key(spec: DatasetSpec) -> str:
@@ -70,6 +74,7 @@ def _materialization_metadata(
         "missing_count": len(missing),
         "missing": MetadataValue.json(missing),
         "snapshot_id": snapshots[-1] if snapshots else "(no new commit)",
+        "commits": len({r.snapshot_id for r in results if r.snapshot_id}),
         "commit_attempts": sum(r.commit_attempts for r in results),
         "seconds": round(seconds, 3),
         "repository": location,
@@ -122,21 +127,26 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
         source_resource: SourceStoreResource = getattr(context.resources, source_key)
         repository = repository_resource.open(spec)
         store = source_resource.open(spec)
-        results = []
+
+        def log_commit(snapshot: str, results: list[IngestResult]) -> None:
+            files = sum(r.files_ingested for r in results)
+            context.log.info(f"committed {snapshot}: {len(results)} partition(s), {files} files")
+
+        times = [partition_time(key) for key in context.partition_keys]
+        run = IngestRun(spec, repository, store, times, config.settings(), on_commit=log_commit)
+        results = run.run()
         reports = []
-        for key in context.partition_keys:
-            when = partition_time(key)
-            result = ingest_partition(spec, repository, store, when, config.settings())
+        for result in results:
             context.log.info(
-                f"{spec.dataset_id} {key}: {result.files_seen}/{result.files_expected} files "
-                f"published, {result.files_ingested} ingested now, "
+                f"{spec.dataset_id} {result.partition_time:%Y-%m-%dT%H:%M}: "
+                f"{result.files_seen}/{result.files_expected} files published, "
+                f"{result.files_ingested} ingested now, "
                 f"{result.files_already_ingested} already in, {result.refs_written} refs, "
                 f"snapshot {result.snapshot_id or '(none: nothing new)'}"
             )
             for missing in result.missing:
                 context.log.warning(f"expected variable absent: {missing.describe()}")
-            results.append(result)
-            reports.append(check_partition_complete(repository, when))
+            reports.append(check_partition_complete(repository, result.partition_time))
         seconds = time.perf_counter() - started
         yield MaterializeResult(
             metadata=_materialization_metadata(results, repository.location, seconds)
