@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dagster import Definitions, define_asset_job
+from dagster import Definitions, define_asset_job, in_process_executor
 
 from vidx_pipeline.datasets import DATASETS
 from vidx_pipeline.orchestration.assets import (
@@ -19,6 +19,7 @@ from vidx_pipeline.orchestration.assets import (
 )
 from vidx_pipeline.orchestration.partitions import asset_name, partitions_definition
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
+from vidx_pipeline.orchestration.sensors import OPERATIONAL_TAGS, build_publication_sensor
 from vidx_pipeline.spec import DatasetSpec
 
 
@@ -26,6 +27,7 @@ def build_definitions(specs: Iterable[DatasetSpec]) -> Definitions:
     assets = []
     jobs = []
     resources: dict[str, object] = {}
+    sensors = []
     for spec in specs:
         assets.append(build_dataset_asset(spec))
         jobs.append(
@@ -36,11 +38,26 @@ def build_definitions(specs: Iterable[DatasetSpec]) -> Definitions:
                 description=f"Ingest partitions of {spec.dataset_id}.",
             )
         )
+        # Operational runs run in process: a subprocess per step would add 1-2 s to latency.
+        operational = define_asset_job(
+            f"{asset_name(spec)}_operational_job",
+            selection=[asset_name(spec)],
+            partitions_def=partitions_definition(spec),
+            executor_def=in_process_executor,
+            tags=OPERATIONAL_TAGS,
+            description=f"Follow the publication of one {spec.dataset_id} cycle.",
+        )
+        jobs.append(operational)
+        sensors.append(
+            build_publication_sensor(
+                spec, operational, repository_resource_key(spec), source_resource_key(spec)
+            )
+        )
         resources[repository_resource_key(spec)] = IcechunkRepositoryResource.from_env(
             spec.dataset_id
         )
         resources[source_resource_key(spec)] = SourceStoreResource.from_env(spec.dataset_id)
-    return Definitions(assets=assets, jobs=jobs, resources=resources)
+    return Definitions(assets=assets, jobs=jobs, sensors=sensors, resources=resources)
 
 
 defs = build_definitions(DATASETS.values())

@@ -9,6 +9,7 @@ downstream ever sees a partial index.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import gribberish
@@ -61,37 +62,68 @@ def parse_index(
         entries = gribberish.parse_grib_index(text, file_size=data.size)
     except ValueError as error:
         raise BadIndexError(index_url, str(error), _line_from_gribberish(str(error))) from None
+    _check_dates(text, entries, index_url, index_format, init)
     # Offsets first: a next offset beyond the object also makes its predecessor's length
     # overrun, and the line to name is the one with the bad offset.
-    for line, entry in enumerate(entries, start=1):
-        if entry.reference_date != init:
+    size = data.size
+    offsets = [entry.offset for entry in entries]
+    for line, offset in enumerate(offsets, start=1):
+        if offset >= size:
             raise BadIndexError(
                 index_url,
-                f"reference date {entry.reference_date:%Y-%m-%dT%H} disagrees with the "
-                f"partition's {init:%Y-%m-%dT%H} in the object's path",
-                line,
-            )
-        if entry.offset >= data.size:
-            raise BadIndexError(
-                index_url,
-                f"message {entry.message_number} offset {entry.offset} lies outside {data_url} "
-                f"({data.size} bytes)",
+                f"message {entries[line - 1].message_number} offset {offset} lies outside "
+                f"{data_url} ({size} bytes)",
                 line,
             )
     previous_offset = -1
-    for line, entry in enumerate(entries, start=1):
+    for line, (entry, offset) in enumerate(zip(entries, offsets, strict=True), start=1):
         length = entry.length or 0
-        if entry.submessage is None and entry.offset <= previous_offset:
-            raise BadIndexError(index_url, f"offset {entry.offset} goes backwards", line)
-        if length <= 0 or entry.offset + length > data.size:
+        if offset <= previous_offset and entry.submessage is None:
+            raise BadIndexError(index_url, f"offset {offset} goes backwards", line)
+        if length <= 0 or offset + length > size:
             raise BadIndexError(
                 index_url,
-                f"message {entry.message_number} at offset {entry.offset} (length {length}) "
-                f"lies outside {data_url} ({data.size} bytes)",
+                f"message {entry.message_number} at offset {offset} (length {length}) "
+                f"lies outside {data_url} ({size} bytes)",
                 line,
             )
-        previous_offset = entry.offset
+        previous_offset = offset
     return entries
+
+
+_WGRIB2_DATE = re.compile(r"^[^:]*:[^:]*:d=(\d{10}):", re.MULTILINE)
+
+
+def _check_dates(
+    text: str,
+    entries: list[gribberish.GribIndexEntry],
+    index_url: str,
+    index_format: str,
+    init: dt.datetime,
+) -> None:
+    """Every line must carry the partition's reference time. wgrib2 lines are checked on the
+    text itself (``d=YYYYMMDDHH``), which is much cheaper than a datetime per entry."""
+    if index_format == "wgrib2_idx":
+        expected = f"{init:%Y%m%d%H}"
+        if text.count(f":d={expected}:") == text.count(":d=") == len(entries):
+            return
+        for line, match in enumerate(_WGRIB2_DATE.finditer(text), start=1):
+            if match.group(1) != expected:
+                date = dt.datetime.strptime(match.group(1), "%Y%m%d%H")
+                _raise_date(index_url, date, init, line)
+        return
+    for line, entry in enumerate(entries, start=1):
+        if entry.reference_date != init:
+            _raise_date(index_url, entry.reference_date, init, line)
+
+
+def _raise_date(index_url: str, date: dt.datetime, init: dt.datetime, line: int) -> None:
+    raise BadIndexError(
+        index_url,
+        f"reference date {date:%Y-%m-%dT%H} disagrees with the partition's {init:%Y-%m-%dT%H} "
+        "in the object's path",
+        line,
+    )
 
 
 def _line_from_gribberish(message: str) -> int | None:

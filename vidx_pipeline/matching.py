@@ -10,7 +10,7 @@ by the spec, not by the order of the file.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import gribberish
@@ -63,6 +63,16 @@ def expected_text(variable: VariableSpec, lead_hours: int) -> str | None:
             )
 
 
+def expected_texts(spec: DatasetSpec, lead_hours: int) -> dict[str, str]:
+    """Variable name -> the text the producer writes for it at ``lead_hours``, for every
+    variable it writes at that lead."""
+    return {
+        variable.name: text
+        for variable in spec.variables
+        if (text := expected_text(variable, lead_hours)) is not None
+    }
+
+
 def match_file(
     spec: DatasetSpec,
     entries: Sequence[gribberish.GribIndexEntry],
@@ -73,21 +83,28 @@ def match_file(
     data_url: str,
     index_url: str,
     checksum: dt.datetime | str,
+    wanted: Mapping[str, str] | None = None,
 ) -> tuple[list[ChunkRef], list[MissingField]]:
     """Refs for every expected variable of one file, and the expected ones it lacks.
 
-    ``step_index`` is the chunk index of the file's non-grid dimensions, e.g. (init, lead).
-    Where the producer writes the same text twice (GFS f006 has two ``0-6 hour acc fcst``), the
-    first occurrence is taken.
+    ``step_index`` is the chunk index of the file's non-grid dimensions after the append
+    dimension, e.g. (lead,). ``wanted`` is ``expected_texts(spec, lead_hours)``, precomputed
+    by callers matching many files. Where the producer writes the same text twice (GFS f006 has
+    two ``0-6 hour acc fcst``), the first occurrence is taken.
     """
+    if wanted is None:
+        wanted = expected_texts(spec, lead_hours)
+    elements = {text.partition(":")[0] for text in wanted.values()}
     by_text: dict[str, gribberish.GribIndexEntry] = {}
     for entry in entries:
-        by_text.setdefault(f"{entry.var}:{entry.level}:{entry.forecast_time}", entry)
+        element = entry.var
+        if element in elements:  # most lines are not wanted: skip their other fields
+            by_text.setdefault(f"{element}:{entry.level}:{entry.forecast_time}", entry)
     refs: list[ChunkRef] = []
     missing: list[MissingField] = []
     grid_index = (0, 0)
     for variable in spec.variables:
-        text = expected_text(variable, lead_hours)
+        text = wanted.get(variable.name)
         if text is None:
             continue
         entry = by_text.get(text)

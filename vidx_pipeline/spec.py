@@ -121,6 +121,13 @@ class AppendDimension(FrozenModel):
             )
         return int(position)
 
+    def index_of_at_or_before(self, value: dt.datetime) -> int:
+        """Position of the last axis value at or before ``value``."""
+        offset = value.astimezone(dt.UTC) - self.start
+        if offset < dt.timedelta(0):
+            raise ValueError(f"{value.isoformat()} is before the {self.name} axis starts")
+        return int(offset // self.frequency)
+
     def value_at(self, position: int) -> dt.datetime:
         return self.start + position * self.frequency
 

@@ -26,6 +26,7 @@ import xarray as xr
 import zarr
 from gribberish.zarr import GribberishCodec
 from zarr.abc.store import Store
+from zarr.codecs.numcodecs import Delta
 
 from vidx_pipeline.spec import DatasetSpec
 
@@ -84,6 +85,7 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             "calendar": "proleptic_gregorian",
             "dtype": "int64",
             "chunks": (APPEND_COORD_CHUNK,),
+            "filters": [_time_delta()],
         },
         PROGRESS_ARRAY: {"chunks": progress_chunks},
     }
@@ -104,6 +106,7 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             "calendar": "proleptic_gregorian",
             "dtype": "int64",
             "chunks": (VALID_TIME_APPEND_CHUNK, len(spec.lead_hours)),
+            "filters": [_time_delta()],
         }
     if spec.ensemble is not None:
         coords["ensemble_member"] = (
@@ -134,6 +137,12 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
         "source_bucket": spec.source.store.url_prefix,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
+
+
+def _time_delta() -> Delta:
+    """Time coordinates are rewritten as the append dimension grows: delta-encoded, their
+    arithmetic progressions compress to almost nothing."""
+    return Delta(dtype="int64")
 
 
 def _append_attrs(spec: DatasetSpec) -> dict[str, str]:

@@ -14,6 +14,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetsDefinition,
+    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -28,6 +29,7 @@ from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline.validation import CompletenessReport, check_partition_complete
 
 REFS_COMPLETE_CHECK = "refs_complete"
+BACKFILL_PARTITIONS_PER_RUN = 4
 
 
 class IngestRunConfig(Config):
@@ -116,6 +118,10 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
         ],
         description=f"{spec.name}: {spec.description}",
         group_name="virtual_datasets",
+        # Backfills: a few partitions per run, committed together.
+        backfill_policy=BackfillPolicy.multi_run(
+            max_partitions_per_run=BACKFILL_PARTITIONS_PER_RUN
+        ),
         kinds={"icechunk", "zarr"},
         metadata={"dataset_id": spec.dataset_id, "source": spec.source.store.url_prefix},
     )

@@ -1,0 +1,197 @@
+"""Publication sensors: one per dataset, starting operational runs as the producer publishes.
+
+Each tick lists the newest cycles' prefixes in the source bucket (one listing per cycle still
+within its publication window) and:
+
+- requests a run for a cycle when its first file is published (data and index both listed),
+  ``run_key`` ``<partition>:start`` so a repeated request is deduplicated by Dagster;
+- requests a recovery run (``<partition>:recover:<n>``) for a cycle that has published files the
+  repository does not hold while no run of that partition is queued or in progress — after a
+  crashed or expired run.
+
+The cursor (JSON) remembers which cycles were started and how many recoveries each had; it is
+persisted by Dagster between ticks and pruned as cycles leave the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    JobDefinition,
+    RunRequest,
+    RunsFilter,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+from pydantic import BaseModel, Field
+
+from vidx_pipeline.ingest import ingested_steps, utc_now
+from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
+from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
+from vidx_pipeline.repository import DatasetRepository
+from vidx_pipeline.source_files import expected_files, list_partition, published_files
+from vidx_pipeline.spec import DatasetSpec
+
+SENSOR_INTERVAL_ENV_VAR = "VIDX_SENSOR_INTERVAL_SECONDS"
+SENSOR_STATUS_ENV_VAR = "VIDX_SENSORS"
+# The daemon evaluates a sensor at most this often; a shorter interval is not honoured.
+DAEMON_MIN_INTERVAL_SECONDS = 5
+LIVE_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+OPERATIONAL_TAGS = {"vidx/run_kind": "operational"}
+
+
+class PublicationCursor(BaseModel):
+    """Sensor state: cycles started (partition key -> first seen, ISO) and recoveries each."""
+
+    started: dict[str, str] = Field(default_factory=dict)
+    recoveries: dict[str, int] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> PublicationCursor:
+        return cls.model_validate_json(cursor) if cursor else cls()
+
+    def prune(self, keep: set[str]) -> None:
+        self.started = {k: v for k, v in self.started.items() if k in keep}
+        self.recoveries = {k: v for k, v in self.recoveries.items() if k in keep}
+
+
+def candidate_partitions(
+    spec: DatasetSpec, now: dt.datetime, grace: dt.timedelta
+) -> list[dt.datetime]:
+    """Cycles that may be publishing at ``now``: newest first, within the publication window."""
+    axis = spec.append_dimension
+    newest = axis.value_at(axis.index_of_at_or_before(now))
+    window = spec.publication.last_file_after + grace
+    candidates = []
+    when = newest
+    while when >= now - window and when >= axis.start:
+        candidates.append(when)
+        when -= axis.frequency
+    return candidates
+
+
+def sensor_interval_seconds() -> int:
+    """The sensor interval: ``VIDX_SENSOR_INTERVAL_SECONDS``, default and floor the daemon's."""
+    value = int(os.environ.get(SENSOR_INTERVAL_ENV_VAR, DAEMON_MIN_INTERVAL_SECONDS))
+    return max(value, DAEMON_MIN_INTERVAL_SECONDS)
+
+
+def operational_run_config(spec: DatasetSpec, commit_interval_seconds: float = 1.0) -> dict:
+    return {
+        "ops": {
+            asset_name(spec): {
+                "config": {
+                    "commit_interval_seconds": commit_interval_seconds,
+                    "poll_interval_seconds": 0.25,
+                }
+            }
+        }
+    }
+
+
+def evaluate_publication(
+    spec: DatasetSpec,
+    context: SensorEvaluationContext,
+    repository: DatasetRepository,
+    source: SourceStoreResource,
+    job_name: str,
+    now: dt.datetime,
+    grace: dt.timedelta,
+) -> SensorResult:
+    cursor = PublicationCursor.parse(context.cursor)
+    store = source.open(spec)
+    requests: list[RunRequest] = []
+    notes: list[str] = []
+    candidates = candidate_partitions(spec, now, grace)
+    for when in candidates:
+        key = when.strftime(PARTITION_FORMAT)
+        files = expected_files(spec, when)
+        published = published_files(files, list_partition(store, files))
+        if not published:
+            continue
+        if key not in cursor.started:
+            cursor.started[key] = now.isoformat()
+            requests.append(
+                RunRequest(
+                    run_key=f"{key}:start",
+                    partition_key=key,
+                    run_config=operational_run_config(spec),
+                    tags={**OPERATIONAL_TAGS, "vidx/trigger": "first-file"},
+                )
+            )
+            notes.append(f"{key}: first file published, starting")
+            continue
+        row = ingested_steps(repository, spec.append_dimension.index_of(when))
+        not_held = [f for f in published if row is None or not row[f.step_tail]]
+        if not not_held:
+            continue
+        live = context.instance.get_runs(
+            RunsFilter(job_name=job_name, statuses=LIVE_STATUSES, tags={"dagster/partition": key}),
+            limit=1,
+        )
+        if live:
+            continue
+        attempt = cursor.recoveries.get(key, 0) + 1
+        cursor.recoveries[key] = attempt
+        requests.append(
+            RunRequest(
+                run_key=f"{key}:recover:{attempt}",
+                partition_key=key,
+                run_config=operational_run_config(spec),
+                tags={**OPERATIONAL_TAGS, "vidx/trigger": "recovery"},
+            )
+        )
+        notes.append(f"{key}: {len(not_held)} published files not held and no live run: recovering")
+    cursor.prune({w.strftime(PARTITION_FORMAT) for w in candidates})
+    if notes:
+        context.log.info("; ".join(notes))
+    return SensorResult(run_requests=requests, cursor=cursor.model_dump_json())
+
+
+def build_publication_sensor(
+    spec: DatasetSpec,
+    job: JobDefinition | UnresolvedAssetJobDefinition,
+    repository_key: str,
+    source_key: str,
+    *,
+    clock: Callable[[], dt.datetime] = utc_now,
+    grace: dt.timedelta = dt.timedelta(hours=1),
+) -> SensorDefinition:
+    status = (
+        DefaultSensorStatus.RUNNING
+        if os.environ.get(SENSOR_STATUS_ENV_VAR, "").lower() in ("on", "running", "1")
+        else DefaultSensorStatus.STOPPED
+    )
+
+    @sensor(
+        name=f"{asset_name(spec)}_publication_sensor",
+        job=job,
+        minimum_interval_seconds=sensor_interval_seconds(),
+        required_resource_keys={repository_key, source_key},
+        default_status=status,
+        description=f"Starts operational runs of {spec.dataset_id} as "
+        f"{spec.source.store.url_prefix} publishes new cycles, and recovers stalled ones.",
+    )
+    def _publication_sensor(context: SensorEvaluationContext) -> SensorResult:
+        repository_resource: IcechunkRepositoryResource = getattr(context.resources, repository_key)
+        source: SourceStoreResource = getattr(context.resources, source_key)
+        return evaluate_publication(
+            spec, context, repository_resource.open(spec), source, job.name, clock(), grace
+        )
+
+    return _publication_sensor
