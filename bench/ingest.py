@@ -17,10 +17,12 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import multiprocessing
 import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import obstore
@@ -79,6 +81,19 @@ async def _get_all(store: S3Store, keys: list[str], concurrency: int) -> int:
     return sum(await asyncio.gather(*(get(k) for k in keys)))
 
 
+def _render_template(
+    config: GfsArchiveConfig, lead_hours: tuple[int, ...]
+) -> tuple[list[tuple[bytes, str]], int]:
+    """(data, index text) of every lead of the first init, and the message count."""
+    template = []
+    lines = 0
+    for lead in lead_hours:
+        file = render_gfs_file(config, FIRST_INIT, lead)
+        template.append((file.data, file.index_text))
+        lines += len(file.messages)
+    return template, lines
+
+
 def _repository_bytes(path: Path) -> tuple[int, dict[str, int]]:
     """Bytes of the repository on disk, in all and by kind (manifests, snapshots, ...)."""
     by_kind: dict[str, int] = {}
@@ -100,8 +115,9 @@ def main() -> int:
     config = GfsArchiveConfig(init_times=(FIRST_INIT,), lead_hours=spec.lead_hours, grid=TINY_GRID)
 
     t0 = time.perf_counter()
-    template = [render_gfs_file(config, FIRST_INIT, lead) for lead in spec.lead_hours]
-    lines = sum(len(f.messages) for f in template)
+    # Encoded in a child process: the encoder's memory is not the pipeline's peak RSS.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        template, lines = pool.submit(_render_template, config, spec.lead_hours).result()
     print(
         f"encoded {lines} messages for one init in {time.perf_counter() - t0:.1f}s "
         f"({lines / len(template):.0f} index lines per file)",
@@ -168,7 +184,12 @@ def main() -> int:
 
     ingest_seconds = sum(per_init)
     files_per_second = files / ingest_seconds
-    figures = {
+    ratio_to_raw_get = files_per_second / raw_get_per_second
+    commit_growth = commits[-1] / commits[0]
+    bytes_per_ref = repo_bytes / refs
+    manifest_bytes_per_ref = by_kind.get("manifests", 0) / refs
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures: dict[str, object] = {
         "inits": len(inits),
         "files_per_init": len(template),
         "index_lines_per_file": round(lines / len(template)),
@@ -177,23 +198,24 @@ def main() -> int:
         "files_per_second": round(files_per_second, 1),
         "refs_per_second": round(refs / ingest_seconds, 1),
         "raw_get_per_second": round(raw_get_per_second, 1),
-        "ratio_to_raw_get": round(files_per_second / raw_get_per_second, 3),
+        "ratio_to_raw_get": round(ratio_to_raw_get, 3),
         "commit_seconds_first": round(commits[0], 4),
         "commit_seconds_last": round(commits[-1], 4),
-        "commit_growth": round(commits[-1] / commits[0], 3),
+        "commit_growth": round(commit_growth, 3),
         "refs": refs,
-        "bytes_per_ref": round(repo_bytes / refs, 2),
+        "bytes_per_ref": round(bytes_per_ref, 2),
         # Excluding the template and the first init's growth of init_time from the archive start.
         "bytes_per_ref_marginal": round((repo_bytes - bytes_after_first) / (refs - refs_first), 2),
+        "manifest_bytes_per_ref": round(manifest_bytes_per_ref, 2),
         "bytes_by_kind": by_kind,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb, 1),
     }
     figures["targets_met"] = {
-        "seconds_per_init": figures["seconds_per_init_max"] <= TARGETS["seconds_per_init_max"],
-        "ratio_to_raw_get": figures["ratio_to_raw_get"] >= TARGETS["ratio_to_raw_get_min"],
-        "bytes_per_ref": figures["bytes_per_ref"] <= TARGETS["bytes_per_ref_max"],
-        "commit_growth": figures["commit_growth"] <= TARGETS["commit_growth_max"],
-        "peak_rss": figures["peak_rss_mb"] <= TARGETS["peak_rss_mb_max"],
+        "seconds_per_init": max(per_init) <= TARGETS["seconds_per_init_max"],
+        "ratio_to_raw_get": ratio_to_raw_get >= TARGETS["ratio_to_raw_get_min"],
+        "bytes_per_ref": bytes_per_ref <= TARGETS["bytes_per_ref_max"],
+        "commit_growth": commit_growth <= TARGETS["commit_growth_max"],
+        "peak_rss": peak_rss_mb <= TARGETS["peak_rss_mb_max"],
     }
     print(json.dumps(figures))
     return 0

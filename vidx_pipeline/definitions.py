@@ -17,7 +17,7 @@ from vidx_pipeline.orchestration.assets import (
     repository_resource_key,
     source_resource_key,
 )
-from vidx_pipeline.orchestration.partitions import asset_name, partitions_definition
+from vidx_pipeline.orchestration.partitions import asset_name
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.orchestration.sensors import OPERATIONAL_TAGS, build_publication_sensor
 from vidx_pipeline.spec import DatasetSpec
@@ -34,7 +34,6 @@ def build_definitions(specs: Iterable[DatasetSpec]) -> Definitions:
             define_asset_job(
                 f"{asset_name(spec)}_job",
                 selection=[asset_name(spec)],
-                partitions_def=partitions_definition(spec),
                 description=f"Ingest partitions of {spec.dataset_id}.",
             )
         )
@@ -42,7 +41,6 @@ def build_definitions(specs: Iterable[DatasetSpec]) -> Definitions:
         operational = define_asset_job(
             f"{asset_name(spec)}_operational_job",
             selection=[asset_name(spec)],
-            partitions_def=partitions_definition(spec),
             executor_def=in_process_executor,
             tags=OPERATIONAL_TAGS,
             description=f"Follow the publication of one {spec.dataset_id} cycle.",

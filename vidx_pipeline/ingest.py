@@ -427,7 +427,7 @@ class IngestRun:
             due = tick - last_commit >= self.settings.commit_interval_seconds
             if pending and (due or not open_partitions):
                 self.commit_pending()
-                last_commit = tick
+                last_commit = time.monotonic()  # commits land at least an interval apart
             if not open_partitions and not any(s.pending for s in self.partitions):
                 break
             time.sleep(max(0.0, self.settings.poll_interval_seconds - (time.monotonic() - tick)))

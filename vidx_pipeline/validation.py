@@ -56,3 +56,28 @@ def check_partition_complete(
             else:
                 report.absent_refs.append(f"{variable.name}@f{file.lead_hours:03d}")
     return report
+
+
+def partial_commit_problems(
+    repository: DatasetRepository, partition_time: dt.datetime
+) -> list[str]:
+    """Evidence of a partially visible commit in a partition: a step flagged ingested without
+    all its refs, or a ref for a step not flagged. Empty when the partition is consistent."""
+    spec = repository.spec
+    position = spec.append_dimension.index_of(partition_time)
+    row = ingested_steps(repository, position)
+    if row is None:
+        return []
+    session = repository.readonly_session()
+    problems = []
+    for file in expected_files(spec, partition_time):
+        flagged = bool(row[file.step_tail])
+        for variable in spec.variables:
+            coords = [position, *file.step_tail, 0, 0]
+            has_ref = session.chunk_type(f"/{variable.name}", coords) == icechunk.ChunkType.virtual
+            expected = expected_text(variable, file.lead_hours) is not None
+            if flagged and expected and not has_ref:
+                problems.append(f"{variable.name}@f{file.lead_hours:03d}: flagged, no ref")
+            if has_ref and not flagged:
+                problems.append(f"{variable.name}@f{file.lead_hours:03d}: ref, not flagged")
+    return problems

@@ -1,0 +1,1 @@
+"""vidx-pipeline: operational weather-model archives as virtual Icechunk datasets."""

@@ -1,0 +1,107 @@
+"""Operational runs follow a cycle as it is published, and stop at its deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+
+from vidx_pipeline.ingest import IngestRun, IngestSettings, ingest_partition
+from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
+from vidx_pipeline.offline.publisher import CyclePublisher
+from vidx_pipeline.offline.s3_server import LocalS3
+from vidx_pipeline.repository import RepositorySettings, open_repository
+from vidx_pipeline.source_store import open_source_store
+from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields, writer_store
+from vidx_pipeline_tests.refs_snapshot import repository_contents
+
+BUCKET = "gfs-follow-test"
+SPEC = small_gfs_spec(bucket=BUCKET)
+COMMIT_INTERVAL = 1.0
+
+
+def _current_cycle() -> dt.datetime:
+    axis = SPEC.append_dimension
+    return axis.value_at(axis.index_of_at_or_before(dt.datetime.now(dt.UTC)))
+
+
+def _repo(path, s3: LocalS3):
+    return open_repository(
+        SPEC, RepositorySettings(local_root=str(path)), source_endpoint=s3.endpoint
+    )
+
+
+def test_operational_run_follows_publication_to_completion(tmp_path, local_s3: LocalS3) -> None:
+    local_s3.create_bucket(BUCKET, public_read=True)
+    cycle = _current_cycle()
+    config = GfsArchiveConfig(
+        init_times=(cycle,),
+        lead_hours=SPEC.lead_hours,
+        grid=SPEC.grid.shape,
+        fields=spec_fields(SPEC),
+    )
+    publisher = CyclePublisher(
+        writer_store(local_s3, BUCKET),
+        config,
+        cycle,
+        SPEC.lead_hours,
+        file_interval_seconds=0.4,
+        index_lag_seconds=0.3,
+    )
+    repo = _repo(tmp_path / "operational", local_s3)
+    store = open_source_store(SPEC.source.store, local_s3.endpoint)
+    commits: list[tuple[float, int]] = []
+
+    def on_commit(snapshot: str, results) -> None:
+        commits.append((time.time(), results[0].files_ingested))
+
+    settings = IngestSettings(commit_interval_seconds=COMMIT_INTERVAL, poll_interval_seconds=0.25)
+    run = IngestRun(SPEC, repo, store, [cycle], settings, on_commit=on_commit)
+    publisher.start()
+    (result,) = run.run()
+    published = publisher.join()
+
+    # It did not stop at what existed when it started, and ended when every file was in.
+    assert result.complete
+    assert result.files_ingested == len(SPEC.lead_hours)
+    assert len(commits) >= 2
+    assert commits[-1][1] == len(SPEC.lead_hours)
+    # Commits are rate-limited to one per interval (the last may come sooner: nothing more can
+    # arrive), and none holds a file before its index was visible.
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(commits[:-1])]
+    assert all(gap >= COMMIT_INTERVAL * 0.95 for gap in gaps), gaps
+    last_index = max(p.index_visible_at or 0 for p in published)
+    assert commits[-1][0] >= last_index
+
+    # Same refs as ingesting the finished cycle in one go.
+    reference = _repo(tmp_path / "reference", local_s3)
+    ingest_partition(SPEC, reference, store, cycle)
+    assert repository_contents(repo, [cycle]) == repository_contents(reference, [cycle])
+
+
+class SteppingClock:
+    """A clock that reads ``before`` for its first ``ticks`` readings, ``after`` from then on."""
+
+    def __init__(self, before: dt.datetime, after: dt.datetime, ticks: int) -> None:
+        self.readings = 0
+        self.before, self.after, self.ticks = before, after, ticks
+
+    def __call__(self) -> dt.datetime:
+        self.readings += 1
+        return self.before if self.readings <= self.ticks else self.after
+
+
+def test_run_ends_at_the_deadline_with_what_was_published(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    cycle = dt.datetime(2025, 10, 5, 0, tzinfo=dt.UTC)
+    publish(cycle, SPEC.lead_hours[:3], bucket=BUCKET)
+    local_s3.create_bucket(BUCKET, public_read=True)
+    deadline = cycle + SPEC.publication.last_file_after + dt.timedelta(hours=1)
+    clock = SteppingClock(deadline - dt.timedelta(seconds=1), deadline, ticks=3)
+    repo = _repo(tmp_path, local_s3)
+    store = open_source_store(SPEC.source.store, local_s3.endpoint)
+    settings = IngestSettings(commit_interval_seconds=0, poll_interval_seconds=0.05)
+    (result,) = IngestRun(SPEC, repo, store, [cycle], settings, clock=clock).run()
+    assert clock.readings > 3  # it kept polling until the deadline passed
+    assert (result.files_ingested, result.complete) == (3, False)
