@@ -31,7 +31,7 @@ from obstore.store import S3Store
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.ingest import ingest_partition
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, render_gfs_file
-from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.offline.s3_server import running_s3_server
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.source_store import open_source_store
@@ -46,18 +46,6 @@ TARGETS = {
     "commit_growth_max": 1.5,
     "peak_rss_mb_max": 500.0,
 }
-
-
-def _writer(s3: LocalS3, bucket: str) -> S3Store:
-    return S3Store(
-        bucket,
-        endpoint=s3.endpoint,
-        region=s3.region,
-        access_key_id=s3.access_key_id,
-        secret_access_key=s3.secret_access_key,
-        client_options={"allow_http": True},
-        virtual_hosted_style_request=False,
-    )
 
 
 async def _put_all(store: S3Store, objects: list[tuple[str, bytes]]) -> None:
@@ -126,7 +114,7 @@ def main() -> int:
 
     with running_s3_server() as s3, tempfile.TemporaryDirectory() as tmp:
         s3.create_bucket(bucket, public_read=True)
-        writer = _writer(s3, bucket)
+        writer = s3.store(bucket)
         repo = open_repository(
             spec, RepositorySettings(local_root=tmp), source_endpoint=s3.endpoint
         )

@@ -30,11 +30,10 @@ import icechunk
 import numpy as np
 import obstore
 import xarray as xr
-from obstore.store import S3Store
 
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, MessageInfo, write_gfs_archive
-from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.offline.s3_server import running_s3_server
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.providers.noaa import wgrib2_window_text
 from vidx_pipeline.spec import DatasetSpec, Wgrib2Match
@@ -62,18 +61,6 @@ def _fields(spec: DatasetSpec) -> tuple[tuple[str, str], ...]:
         (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
     ]
     return tuple(dict.fromkeys([*pairs, *EXTRA_FIELDS]))
-
-
-def _writer_store(s3: LocalS3, bucket: str) -> S3Store:
-    return S3Store(
-        bucket,
-        endpoint=s3.endpoint,
-        region=s3.region,
-        access_key_id=s3.access_key_id,
-        secret_access_key=s3.secret_access_key,
-        client_options={"allow_http": True},
-        virtual_hosted_style_request=False,
-    )
 
 
 def _materialize(partition: str, env: dict[str, str], spec: DatasetSpec) -> None:
@@ -133,7 +120,7 @@ def main() -> int:
             init_times=INIT_TIMES, lead_hours=LEAD_HOURS, grid=spec.grid.shape, fields=_fields(spec)
         )
         t0 = time.perf_counter()
-        written = write_gfs_archive(_writer_store(s3, bucket), config)
+        written = write_gfs_archive(s3.store(bucket), config)
         messages = sum(len(f.messages) for f in written)
         _say(
             f"wrote {len(written)} GRIB2 files ({messages} messages, "
@@ -201,7 +188,7 @@ def main() -> int:
             failures.append("not every published file is marked ingested")
 
         # ---- decoded chunks vs ecCodes on the same messages -------------------------------
-        source = _writer_store(s3, bucket)
+        source = s3.store(bucket)
         checked = 0
         for name in SAMPLE_VARIABLES:
             variable = spec.variable(name)

@@ -8,10 +8,9 @@ from collections.abc import Callable, Iterator, Sequence
 import eccodes
 import numpy as np
 import pytest
-from obstore.store import S3Store
 
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
+from vidx_pipeline.offline.gfs_archive import GFS_BUCKET, GfsArchiveConfig, GfsFile, render_gfs_file
 from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.spec import (
     DatasetSpec,
@@ -78,18 +77,6 @@ def s3_env(local_s3: LocalS3, monkeypatch: pytest.MonkeyPatch) -> LocalS3:
     return local_s3
 
 
-def writer_store(s3: LocalS3, bucket: str = "noaa-gfs-bdp-pds") -> S3Store:
-    return S3Store(
-        bucket,
-        endpoint=s3.endpoint,
-        region=s3.region,
-        access_key_id=s3.access_key_id,
-        secret_access_key=s3.secret_access_key,
-        client_options={"allow_http": True},
-        virtual_hosted_style_request=False,
-    )
-
-
 PublishFn = Callable[..., list[GfsFile]]
 
 
@@ -97,7 +84,7 @@ PublishFn = Callable[..., list[GfsFile]]
 def publish(local_s3: LocalS3) -> PublishFn:
     """Write GFS files (data, then index) for an init and leads into the local bucket; returns
     the writer's own record of each file. ``edit_index`` may rewrite an index before upload."""
-    store = writer_store(local_s3)
+    store = local_s3.store(GFS_BUCKET)
 
     def _publish(
         init: dt.datetime,
@@ -111,7 +98,7 @@ def publish(local_s3: LocalS3) -> PublishFn:
     ) -> list[GfsFile]:
         import obstore
 
-        target = store if bucket == "noaa-gfs-bdp-pds" else writer_store(local_s3, bucket)
+        target = store if bucket == "noaa-gfs-bdp-pds" else local_s3.store(bucket)
 
         config = GfsArchiveConfig(
             init_times=(init,),

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, write_gfs_archive
-from vidx_pipeline.offline.publisher import CyclePublisher
+from vidx_pipeline.offline.gfs_archive import GFS_BUCKET, GfsArchiveConfig, write_gfs_archive
+from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
 from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline.validation import partial_commit_problems
-from vidx_pipeline_tests.conftest import small_gfs_spec, spec_fields, writer_store
+from vidx_pipeline_tests.conftest import small_gfs_spec, spec_fields
 from vidx_pipeline_tests.refs_snapshot import repository_contents
 
 BACKFILL_SPEC = small_gfs_spec(lead_hours=(0, 1, 2, 3))
@@ -89,7 +89,7 @@ def backfill_archive(local_s3: LocalS3) -> None:
         grid=BACKFILL_SPEC.grid.shape,
         fields=spec_fields(BACKFILL_SPEC),
     )
-    write_gfs_archive(writer_store(local_s3), config)
+    write_gfs_archive(local_s3.store(GFS_BUCKET), config)
 
 
 def test_killed_backfills_leave_no_partial_commit(
@@ -138,10 +138,8 @@ def test_killed_operational_runs_leave_no_partial_commit(tmp_path, local_s3: Loc
         path = tmp_path / f"trial-{trial}"
         repo = _repo(spec, path, local_s3)
         publisher = CyclePublisher(
-            writer_store(local_s3, OPERATIONAL_BUCKET),
-            config,
-            cycle,
-            spec.lead_hours,
+            local_s3.store(OPERATIONAL_BUCKET),
+            render_cycle(config, cycle, spec.lead_hours),
             file_interval_seconds=0.2,
             index_lag_seconds=0.1,
         )

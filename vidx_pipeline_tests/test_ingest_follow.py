@@ -8,11 +8,11 @@ import time
 
 from vidx_pipeline.ingest import IngestRun, IngestSettings, ingest_partition
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
-from vidx_pipeline.offline.publisher import CyclePublisher
+from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
 from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
-from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields, writer_store
+from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields
 from vidx_pipeline_tests.refs_snapshot import repository_contents
 
 BUCKET = "gfs-follow-test"
@@ -41,10 +41,8 @@ def test_operational_run_follows_publication_to_completion(tmp_path, local_s3: L
         fields=spec_fields(SPEC),
     )
     publisher = CyclePublisher(
-        writer_store(local_s3, BUCKET),
-        config,
-        cycle,
-        SPEC.lead_hours,
+        local_s3.store(BUCKET),
+        render_cycle(config, cycle, SPEC.lead_hours),
         file_interval_seconds=0.4,
         index_lag_seconds=0.3,
     )

@@ -196,16 +196,7 @@ def served() -> Iterator[Served]:
     """One loopback S3 API for the module, with a public-read bucket like the producers'."""
     with running_s3_server() as s3:
         s3.create_bucket(BUCKET, public_read=True)
-        store = S3Store(
-            BUCKET,
-            endpoint=s3.endpoint,
-            region="us-east-1",
-            access_key_id=s3.access_key_id,
-            secret_access_key=s3.secret_access_key,
-            client_options={"allow_http": True},
-            virtual_hosted_style_request=False,
-        )
-        yield Served(s3, store)
+        yield Served(s3, s3.store(BUCKET))
 
 
 # --------------------------------------------------------------------------------------------

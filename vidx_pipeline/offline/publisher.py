@@ -32,15 +32,20 @@ class PublishedFile:
     index_visible_at: float | None = None
 
 
+def render_cycle(
+    config: GfsArchiveConfig, init: dt.datetime, lead_hours: Sequence[int]
+) -> list[GfsFile]:
+    """Encode a cycle's files ahead of publishing them."""
+    return [render_gfs_file(config, init, lead) for lead in sorted(lead_hours)]
+
+
 class CyclePublisher:
     """Publish one cycle's files over time; ``start()`` runs it on a thread, ``run()`` inline."""
 
     def __init__(
         self,
         store: ObjectStore,
-        config: GfsArchiveConfig,
-        init: dt.datetime,
-        lead_hours: Sequence[int],
+        files: Sequence[GfsFile],
         *,
         file_interval_seconds: float,
         index_lag_seconds: float,
@@ -50,9 +55,7 @@ class CyclePublisher:
         self.store = store
         self.file_interval_seconds = file_interval_seconds
         self.index_lag_seconds = index_lag_seconds
-        self.published = [
-            PublishedFile(render_gfs_file(config, init, lead)) for lead in sorted(lead_hours)
-        ]
+        self.published = [PublishedFile(f) for f in sorted(files, key=lambda f: f.lead_hours)]
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = threading.Event()

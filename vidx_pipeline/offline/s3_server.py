@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from obstore.store import S3Store
+
 LOCAL_ACCESS_KEY_ID = "vidx-local-test"
 LOCAL_SECRET_ACCESS_KEY = "vidx-local-test-secret"
 LOCAL_REGION = "us-east-1"
@@ -54,6 +56,18 @@ class LocalS3:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ALLOW_HTTP": "true",
         }
+
+    def store(self, bucket: str) -> S3Store:
+        """A signed obstore store on ``bucket``, for writing (the pipeline reads unsigned)."""
+        return S3Store(
+            bucket,
+            endpoint=self.endpoint,
+            region=self.region,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+            client_options={"allow_http": True},
+            virtual_hosted_style_request=False,
+        )
 
     def boto3_client(self) -> Any:
         """A boto3 S3 client for administration (bucket creation, policies); not used by ingest."""
