@@ -17,8 +17,9 @@ Contract of :class:`IngestRun` (and of :func:`ingest_partition`, a run of one pa
   that is until every expected file is in or the partition's deadline passes (partition time +
   the producer's latest publication delay + ``deadline_grace_seconds``). A backfill of past
   partitions is therefore one poll and one commit; an operational run follows publication.
-  New refs are committed at most every ``commit_interval_seconds``, and at once when nothing
-  more can arrive.
+  New refs are committed at most every ``commit_interval_seconds``, at once when nothing
+  more can arrive, and early whenever ``max_files_per_commit`` files are pending (so that a
+  long backfill run holds a bounded batch in memory).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class IngestSettings(FrozenModel):
     )
     deadline_grace_seconds: float = Field(
         3600.0, ge=0, description="How long past the producer's latest publication to wait."
+    )
+    max_files_per_commit: int = Field(
+        1000, gt=0, description="Commit early once this many files are pending (bounds memory)."
     )
 
 
@@ -349,7 +353,12 @@ class IngestRun:
                     )
                 state.result.missing.extend(file_refs.missing)
                 new += 1
+            if self.pending_files() >= self.settings.max_files_per_commit:
+                self.commit_pending()
         return new
+
+    def pending_files(self) -> int:
+        return sum(len(s.pending) for s in self.partitions)
 
     def _message(self, batch: list[_PartitionState], files: int) -> str:
         name = self.spec.append_dimension.name

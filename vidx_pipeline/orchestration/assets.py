@@ -48,6 +48,7 @@ class IngestRunConfig(Config):
     deadline_grace_seconds: float = Field(
         3600.0, description="How long past the producer's latest publication to keep polling."
     )
+    max_files_per_commit: int = Field(1000, description="Commit early past this many files.")
 
     def settings(self) -> IngestSettings:
         return IngestSettings.model_validate(self.model_dump())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import icechunk
 import numpy as np
+import pytest
 import xarray as xr
 from dagster import AssetKey, DagsterInstance, materialize
 
@@ -22,7 +23,7 @@ from vidx_pipeline.orchestration.assets import (
 )
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.repository import RepositorySettings, reader_credentials
-from vidx_pipeline_tests.conftest import PublishFn, eccodes_decode, small_gfs_spec
+from vidx_pipeline_tests.conftest import SMALL_LEADS, PublishFn, eccodes_decode, small_gfs_spec
 
 SPEC = small_gfs_spec()
 ASSET_KEY = AssetKey("noaa_gfs_forecast")
@@ -141,3 +142,64 @@ def test_materialize_through_the_cli(tmp_path, local_s3: LocalS3, publish: Publi
     info = next(m for m in file.messages if m.line.element == "TMP")
     expected = eccodes_decode(file.data[info.offset : info.offset + info.length])
     np.testing.assert_allclose(chunk, expected, rtol=1e-6)
+
+
+def _materialize_range(tmp_path: Path, s3: LocalS3, first: str, last: str, config: dict):
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [build_dataset_asset(SPEC)],
+            resources=_resources(tmp_path, s3),
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
+            run_config={"ops": {"noaa_gfs_forecast": {"config": config}}},
+        )
+    assert result.success
+    events = result.get_asset_materialization_events()
+    assert [e.materialization.partition for e in events] == [first, "2025-08-11T06:00", last]
+    return events[0].materialization.metadata
+
+
+@pytest.mark.parametrize(("max_files", "commits"), [(1000, 1), (len(SMALL_LEADS), 3)])
+def test_a_backfill_run_over_a_partition_range(
+    tmp_path, local_s3: LocalS3, publish: PublishFn, max_files: int, commits: int
+) -> None:
+    """Several partitions per run (the backfill policy), committed together unless the batch
+    would exceed ``max_files_per_commit``."""
+    inits = [dt.datetime(2025, 8, 11, h, tzinfo=dt.UTC) for h in (0, 6, 12)]
+    for init in inits:
+        publish(init, SPEC.lead_hours)
+    metadata = _materialize_range(
+        tmp_path,
+        local_s3,
+        "2025-08-11T00:00",
+        "2025-08-11T12:00",
+        {"max_files_per_commit": max_files},
+    )
+    assert metadata["partitions"].value == 3
+    assert metadata["files_ingested"].value == 3 * len(SPEC.lead_hours)
+    assert metadata["commits"].value == commits
+    repo = IcechunkRepositoryResource(
+        dataset_id=SPEC.dataset_id, local_root=str(tmp_path), source_endpoint=local_s3.endpoint
+    ).open(SPEC)
+    messages = [s.message for s in repo.repo.ancestry(branch="main")]
+    if commits == 1:
+        assert messages[0] == (
+            "noaa-gfs-forecast init_time=2025-08-11T00:00..2025-08-11T12:00 (3 partitions): "
+            f"{3 * len(SPEC.lead_hours)} files"
+        )
+
+
+def test_backfill_policy_and_run_limits() -> None:
+    """Backfills run several partitions per run; the instance caps concurrent backfill runs."""
+    from vidx_pipeline.definitions import defs
+
+    asset = defs.get_assets_def("noaa_gfs_forecast")
+    assert asset.backfill_policy is not None
+    assert asset.backfill_policy.max_partitions_per_run == 4
+    instance = DagsterInstance.from_config(str(Path(__file__).parents[2]))
+    config = instance.run_coordinator.inst_data.config_dict
+    assert {"key": "dagster/backfill", "limit": 4} in config["tag_concurrency_limits"]
+    assert config["max_concurrent_runs"] >= 8

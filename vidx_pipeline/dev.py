@@ -1,0 +1,99 @@
+"""``make dev``: Dagster's webserver and daemon on this code location, offline, sensor on.
+
+Starts a loopback S3 API with the GFS bucket, then ``dagster dev -w workspace.yaml`` pointed at
+it (instance in ``.local/dagster-dev``, publication sensors on), then publishes the current GFS
+cycle's first leads there over time, at full resolution. Watch the sensor start an operational
+run and the run commit file by file at http://127.0.0.1:3000; the repository is in
+``.local/dagster-dev/icechunk``. Ctrl-C stops everything (the server and every run it started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
+from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
+from vidx_pipeline.offline.s3_server import running_s3_server
+from vidx_pipeline.spec import Wgrib2Match
+
+ROOT = Path(__file__).resolve().parents[1]
+HOME = ROOT / ".local" / "dagster-dev"
+
+
+def _reset_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=13, help="leads of the cycle to publish")
+    parser.add_argument("--file-interval", type=float, default=5.0, help="seconds between files")
+    args = parser.parse_args()
+
+    spec = get_dataset("noaa-gfs-forecast")
+    axis = spec.append_dimension
+    cycle = axis.value_at(axis.index_of_at_or_before(dt.datetime.now(dt.UTC)))
+    fields = tuple(
+        dict.fromkeys(
+            (v.match.element, v.match.level)
+            for v in spec.variables
+            if isinstance(v.match, Wgrib2Match)
+        )
+    )
+    leads = spec.lead_hours[: args.leads]
+    config = GfsArchiveConfig(
+        init_times=(cycle,), lead_hours=leads, grid=spec.grid.shape, fields=fields
+    )
+    print(f"encoding {len(leads)} files of cycle {cycle:%Y-%m-%d %Hz}...", flush=True)
+    files = render_cycle(config, cycle, leads)
+
+    HOME.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
+    with running_s3_server(HOME / "s3-server.log") as s3:
+        s3.create_bucket(spec.source.store.bucket, public_read=True)
+        env = {
+            **os.environ,
+            **s3.env(),
+            "DAGSTER_HOME": str(HOME),
+            "VIDX_REPO_ROOT": str(HOME / "icechunk"),
+            "VIDX_SENSORS": "on",
+        }
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster")), "dev", "-w", "workspace.yaml"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_reset_signals,
+        )
+        try:
+            print(f"S3 API {s3.endpoint}; Dagster UI http://127.0.0.1:3000", flush=True)
+            publisher = CyclePublisher(
+                s3.store(spec.source.store.bucket),
+                files,
+                file_interval_seconds=args.file_interval,
+                index_lag_seconds=1.0,
+            )
+            publisher.run()
+            print("cycle published; Ctrl-C to stop", flush=True)
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
