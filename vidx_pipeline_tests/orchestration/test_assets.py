@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -192,14 +193,15 @@ def test_a_backfill_run_over_a_partition_range(
         )
 
 
-def test_backfill_policy_and_run_limits() -> None:
+def test_backfill_policy_and_run_limits(tmp_path: Path) -> None:
     """Backfills run several partitions per run; the instance caps concurrent backfill runs."""
     from vidx_pipeline.definitions import defs
 
     asset = defs.get_assets_def("noaa_gfs_forecast")
     assert asset.backfill_policy is not None
     assert asset.backfill_policy.max_partitions_per_run == 4
-    instance = DagsterInstance.from_config(str(Path(__file__).parents[2]))
-    config = instance.run_coordinator.inst_data.config_dict
+    shutil.copy(Path(__file__).parents[2] / "dagster.yaml", tmp_path / "dagster.yaml")
+    with DagsterInstance.from_config(str(tmp_path)) as instance:
+        config = instance.run_coordinator.inst_data.config_dict
     assert {"key": "dagster/backfill", "limit": 4} in config["tag_concurrency_limits"]
     assert config["max_concurrent_runs"] >= 8
