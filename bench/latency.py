@@ -16,13 +16,11 @@ Messages are encoded on a tiny grid: readiness of refs does not depend on the gr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import multiprocessing
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +37,7 @@ from dagster import DagsterInstance, RunsFilter
 
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
+from vidx_pipeline.offline.processes import kill_process_group, reset_signal_handlers
 from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
 from vidx_pipeline.offline.s3_server import running_s3_server
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT
@@ -87,10 +86,6 @@ class Reader(threading.Thread):
 
 
 def _start_daemon(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    def reset_signals() -> None:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
         cwd=ROOT,
@@ -99,7 +94,7 @@ def _start_daemon(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # its code server and runs share its process group
-        preexec_fn=reset_signals,
+        preexec_fn=reset_signal_handlers,
     )
 
 
@@ -124,7 +119,7 @@ def main() -> int:
 
     spec = get_dataset("noaa-gfs-forecast")
     axis = spec.append_dimension
-    cycle = axis.value_at(axis.index_of_at_or_before(dt.datetime.now(dt.UTC)))
+    cycle = axis.latest_at_or_before(dt.datetime.now(dt.UTC))
     key = cycle.strftime(PARTITION_FORMAT)
     config = GfsArchiveConfig(init_times=(cycle,), lead_hours=spec.lead_hours, grid=TINY_GRID)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -182,6 +177,17 @@ def main() -> int:
             if run_start is not None and entry.index_visible_at >= run_start:
                 latencies_running.append(latency)
         sensor_start = (run_start - first_index) if run_start is not None else None
+        if not latencies_running:
+            print(
+                json.dumps(
+                    {
+                        "error": "no file was read while an operational run was in progress",
+                        "runs_for_cycle": len(records),
+                        "files_unreadable": unreadable,
+                    }
+                )
+            )
+            return 1
         figures: dict[str, object] = {
             "files": len(published),
             "files_unreadable": unreadable,
@@ -207,9 +213,7 @@ def main() -> int:
         return 0 if unreadable == 0 and len(latencies_running) >= 100 else 1
     finally:
         if daemon is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(timeout=30)
+            kill_process_group(daemon)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import eccodes
 import icechunk
 import numpy as np
 import obstore
@@ -33,9 +32,10 @@ import xarray as xr
 
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, MessageInfo, write_gfs_archive
+from vidx_pipeline.offline.reference_decode import eccodes_decode
 from vidx_pipeline.offline.s3_server import running_s3_server
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
-from vidx_pipeline.providers.noaa import wgrib2_window_text
+from vidx_pipeline.providers.noaa import wgrib2_fields, wgrib2_window_text
 from vidx_pipeline.spec import DatasetSpec, Wgrib2Match
 
 OUTPUT = Path("demo-output")
@@ -54,13 +54,6 @@ SAMPLE_VARIABLES = (
 
 def _say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
-
-
-def _fields(spec: DatasetSpec) -> tuple[tuple[str, str], ...]:
-    pairs = [
-        (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
-    ]
-    return tuple(dict.fromkeys([*pairs, *EXTRA_FIELDS]))
 
 
 def _materialize(partition: str, env: dict[str, str], spec: DatasetSpec) -> None:
@@ -92,18 +85,6 @@ def _count_refs(session: icechunk.Session, variable: str) -> int:
     return asyncio.run(count())
 
 
-def _ecccodes_decode(message: bytes) -> np.ndarray:
-    handle = eccodes.codes_new_from_message(message)
-    try:
-        values = eccodes.codes_get_values(handle).astype("float64")
-        if eccodes.codes_get(handle, "bitmapPresent"):
-            values[values == eccodes.codes_get(handle, "missingValue")] = np.nan
-        shape = (eccodes.codes_get(handle, "Nj"), eccodes.codes_get(handle, "Ni"))
-        return values.reshape(shape)
-    finally:
-        eccodes.codes_release(handle)
-
-
 def main() -> int:
     started = time.perf_counter()
     spec = get_dataset("noaa-gfs-forecast")
@@ -117,7 +98,10 @@ def main() -> int:
         bucket = spec.source.store.bucket
         s3.create_bucket(bucket, public_read=True)
         config = GfsArchiveConfig(
-            init_times=INIT_TIMES, lead_hours=LEAD_HOURS, grid=spec.grid.shape, fields=_fields(spec)
+            init_times=INIT_TIMES,
+            lead_hours=LEAD_HOURS,
+            grid=spec.grid.shape,
+            fields=(*wgrib2_fields(spec), *EXTRA_FIELDS),
         )
         t0 = time.perf_counter()
         written = write_gfs_archive(s3.store(bucket), config)
@@ -203,7 +187,7 @@ def main() -> int:
                     message = bytes(
                         obstore.get_range(source, data_key, start=info.offset, length=info.length)
                     )
-                    expected = _ecccodes_decode(message)
+                    expected = eccodes_decode(message)
                     actual = (
                         ds[name]
                         .sel(

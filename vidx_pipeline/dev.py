@@ -10,28 +10,22 @@ run and the run commit file by file at http://127.0.0.1:3000; the repository is 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
+from vidx_pipeline.offline.processes import kill_process_group, reset_signal_handlers
 from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
 from vidx_pipeline.offline.s3_server import running_s3_server
-from vidx_pipeline.spec import Wgrib2Match
+from vidx_pipeline.providers.noaa import wgrib2_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".local" / "dagster-dev"
-
-
-def _reset_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def main() -> int:
@@ -41,15 +35,8 @@ def main() -> int:
     args = parser.parse_args()
 
     spec = get_dataset("noaa-gfs-forecast")
-    axis = spec.append_dimension
-    cycle = axis.value_at(axis.index_of_at_or_before(dt.datetime.now(dt.UTC)))
-    fields = tuple(
-        dict.fromkeys(
-            (v.match.element, v.match.level)
-            for v in spec.variables
-            if isinstance(v.match, Wgrib2Match)
-        )
-    )
+    cycle = spec.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
+    fields = wgrib2_fields(spec)
     leads = spec.lead_hours[: args.leads]
     config = GfsArchiveConfig(
         init_times=(cycle,), lead_hours=leads, grid=spec.grid.shape, fields=fields
@@ -73,7 +60,7 @@ def main() -> int:
             cwd=ROOT,
             env=env,
             start_new_session=True,
-            preexec_fn=_reset_signals,
+            preexec_fn=reset_signal_handlers,
         )
         try:
             print(f"S3 API {s3.endpoint}; Dagster UI http://127.0.0.1:3000", flush=True)
@@ -89,9 +76,7 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+            kill_process_group(server)
     return 0
 
 

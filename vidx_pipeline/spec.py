@@ -128,6 +128,10 @@ class AppendDimension(FrozenModel):
             raise ValueError(f"{value.isoformat()} is before the {self.name} axis starts")
         return int(offset // self.frequency)
 
+    def latest_at_or_before(self, value: dt.datetime) -> dt.datetime:
+        """The last axis value at or before ``value``: the newest cycle at a given moment."""
+        return self.value_at(self.index_of_at_or_before(value))
+
     def value_at(self, position: int) -> dt.datetime:
         return self.start + position * self.frequency
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
-import eccodes
-import numpy as np
 import pytest
 
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.offline.gfs_archive import GFS_BUCKET, GfsArchiveConfig, GfsFile, render_gfs_file
 from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.providers.noaa import wgrib2_fields
 from vidx_pipeline.spec import (
     DatasetSpec,
     LeadTimeSchedule,
     LeadTimeSegment,
     RegularLatLonGrid,
-    Wgrib2Match,
 )
 
 SMALL_GRID = (19, 36)
@@ -57,10 +55,8 @@ def small_gfs_spec(
 def spec_fields(
     spec: DatasetSpec, extra: Sequence[tuple[str, str]] = ()
 ) -> tuple[tuple[str, str], ...]:
-    pairs = [
-        (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
-    ]
-    return tuple(dict.fromkeys([*pairs, *extra]))
+    """The spec's (element, level) pairs, then ``extra`` neighbours, for the archive writer."""
+    return tuple(dict.fromkeys([*wgrib2_fields(spec), *extra]))
 
 
 @pytest.fixture(scope="session")
@@ -118,15 +114,3 @@ def publish(local_s3: LocalS3) -> PublishFn:
         return files
 
     return _publish
-
-
-def eccodes_decode(message: bytes) -> np.ndarray:
-    """ecCodes' decode of one message, missing points as NaN, shaped (Nj, Ni)."""
-    handle = eccodes.codes_new_from_message(message)
-    try:
-        values = eccodes.codes_get_values(handle).astype("float64")
-        if eccodes.codes_get(handle, "bitmapPresent"):
-            values[values == eccodes.codes_get(handle, "missingValue")] = np.nan
-        return values.reshape(eccodes.codes_get(handle, "Nj"), eccodes.codes_get(handle, "Ni"))
-    finally:
-        eccodes.codes_release(handle)

@@ -12,6 +12,7 @@ import xarray as xr
 from vidx_pipeline.index_files import BadIndexError
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.offline.gfs_archive import GfsFile
+from vidx_pipeline.offline.reference_decode import eccodes_decode
 from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.providers.noaa import wgrib2_window_text
 from vidx_pipeline.repository import (
@@ -22,7 +23,7 @@ from vidx_pipeline.repository import (
 )
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec, Wgrib2Match
-from vidx_pipeline_tests.conftest import PublishFn, eccodes_decode, small_gfs_spec, spec_fields
+from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields
 
 SPEC = small_gfs_spec()
 
@@ -126,6 +127,8 @@ def test_rerun_fetches_nothing_and_commits_nothing(
     repo = _repo(tmp_path, local_s3)
     _ingest(repo, local_s3, init)
     before = _snapshots(repo)
+    # Garble every index now: a re-run that fetched one again would fail on it.
+    publish(init, SPEC.lead_hours, edit_index=lambda lead, text: "garbage\n")
     again = _ingest(repo, local_s3, init)
     assert (again.files_ingested, again.files_already_ingested) == (0, len(SPEC.lead_hours))
     assert again.snapshot_id is None

@@ -28,6 +28,7 @@ from obstore.store import S3Store
 from zarr.codecs.numcodecs import BZ2
 
 from vidx_pipeline.index_files import SourceObject
+from vidx_pipeline.offline.reference_decode import eccodes_decode
 from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.source_store import container_credentials, virtual_chunk_container
 from vidx_pipeline.spec import ObjectStoreSpec
@@ -79,20 +80,6 @@ def scan_messages(path: Path) -> list[tuple[int, int]]:
     return found
 
 
-def eccodes_values(grib: bytes) -> np.ndarray:
-    """ecCodes' decode of one message as (Nj, Ni) float64 in the file's scanning order, with
-    NaN where the bitmap marks a point missing."""
-    gid = eccodes.codes_new_from_message(grib)
-    try:
-        values = eccodes.codes_get_values(gid)
-        if eccodes.codes_get_long(gid, "bitmapPresent"):
-            values[values == eccodes.codes_get_double(gid, "missingValue")] = np.nan
-        shape = (eccodes.codes_get_long(gid, "Nj"), eccodes.codes_get_long(gid, "Ni"))
-    finally:
-        eccodes.codes_release(gid)
-    return values.reshape(shape)
-
-
 def upload(served: Served, key: str, data: bytes) -> dt.datetime:
     """Put ``data`` at ``key`` and return the checksum a ref to it must carry: the object's
     last-modified as the server reports it, rounded up to the whole second by the pipeline's own
@@ -122,7 +109,7 @@ def create_virtual_repo(
     session = repo.writable_session("main")
     group = zarr.open_group(session.store, mode="w")
     for message in messages:
-        ny, nx = eccodes_values(message.grib).shape
+        ny, nx = eccodes_decode(message.grib).shape
         group.create_array(
             message.name,
             shape=(1, ny, nx),
@@ -168,7 +155,7 @@ def assert_reads_match(tmp_path: Path, messages: list[Message], dims: tuple[str,
     dataset = xr.open_zarr(session.store, consolidated=False)
     assert sorted(dataset.data_vars) == sorted(m.name for m in messages)
     for message in messages:
-        expected = eccodes_values(message.grib)[np.newaxis]
+        expected = eccodes_decode(message.grib)[np.newaxis]
         array = zarr.open_array(session.store, path=message.name, mode="r")
         assert_same_as_eccodes(array[...], expected, f"zarr {message.name}")
         variable = dataset[message.name]
@@ -252,7 +239,7 @@ def test_gfswave_jpeg2000_with_bitmap_via_its_real_idx(served: Served, tmp_path:
         )
         for e in entries
     ]
-    masks = [np.isnan(eccodes_values(m.grib)) for m in messages]
+    masks = [np.isnan(eccodes_decode(m.grib)) for m in messages]
     assert all(0 < mask.sum() < mask.size for mask in masks), "every message has a land bitmap"
 
     checksum = upload(served, path.name, data)
@@ -282,7 +269,7 @@ def test_hrrr_north_up_flips_the_south_first_rows(served: Served, tmp_path: Path
     create_virtual_repo(tmp_path, served, path.name, checksum, messages, PROJECTED, north_up=True)
 
     actual = zarr.open_array(open_readonly(tmp_path).store, path="t_surface", mode="r")[...]
-    expected = eccodes_values(messages[0].grib)[np.newaxis]
+    expected = eccodes_decode(messages[0].grib)[np.newaxis]
     assert_same_as_eccodes(actual, expected[:, ::-1, :], "north_up t_surface")
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 from obstore.store import S3Store
 
+from vidx_pipeline.offline.processes import reset_signal_handlers
+
 LOCAL_ACCESS_KEY_ID = "vidx-local-test"
 LOCAL_SECRET_ACCESS_KEY = "vidx-local-test-secret"
 LOCAL_REGION = "us-east-1"
@@ -108,11 +110,6 @@ def _free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _reset_signal_handlers() -> None:  # runs in the child between fork and exec
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _moto_server_executable() -> str:
     candidate = Path(sys.executable).with_name("moto_server")
     if candidate.exists():
@@ -135,7 +132,7 @@ def start_s3_server(log_path: Path | None = None) -> tuple[subprocess.Popen[byte
         stdout=log,
         stderr=log,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_reset_signal_handlers,
+        preexec_fn=reset_signal_handlers,
         env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
     )
     endpoint = f"http://127.0.0.1:{port}"

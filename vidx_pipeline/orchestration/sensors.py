@@ -75,7 +75,7 @@ def candidate_partitions(
 ) -> list[dt.datetime]:
     """Cycles that may be publishing at ``now``: newest first, within the publication window."""
     axis = spec.append_dimension
-    newest = axis.value_at(axis.index_of_at_or_before(now))
+    newest = axis.latest_at_or_before(now)
     window = spec.publication.last_file_after + grace
     candidates = []
     when = newest
@@ -104,6 +104,15 @@ def operational_run_config(spec: DatasetSpec, commit_interval_seconds: float = 1
     }
 
 
+def _operational_run(spec: DatasetSpec, key: str, run_key: str, trigger: str) -> RunRequest:
+    return RunRequest(
+        run_key=run_key,
+        partition_key=key,
+        run_config=operational_run_config(spec),
+        tags={**OPERATIONAL_TAGS, "vidx/trigger": trigger},
+    )
+
+
 def evaluate_publication(
     spec: DatasetSpec,
     context: SensorEvaluationContext,
@@ -126,14 +135,7 @@ def evaluate_publication(
             continue
         if key not in cursor.started:
             cursor.started[key] = now.isoformat()
-            requests.append(
-                RunRequest(
-                    run_key=f"{key}:start",
-                    partition_key=key,
-                    run_config=operational_run_config(spec),
-                    tags={**OPERATIONAL_TAGS, "vidx/trigger": "first-file"},
-                )
-            )
+            requests.append(_operational_run(spec, key, f"{key}:start", "first-file"))
             notes.append(f"{key}: first file published, starting")
             continue
         row = ingested_steps(repository, spec.append_dimension.index_of(when))
@@ -148,14 +150,7 @@ def evaluate_publication(
             continue
         attempt = cursor.recoveries.get(key, 0) + 1
         cursor.recoveries[key] = attempt
-        requests.append(
-            RunRequest(
-                run_key=f"{key}:recover:{attempt}",
-                partition_key=key,
-                run_config=operational_run_config(spec),
-                tags={**OPERATIONAL_TAGS, "vidx/trigger": "recovery"},
-            )
-        )
+        requests.append(_operational_run(spec, key, f"{key}:recover:{attempt}", "recovery"))
         notes.append(f"{key}: {len(not_held)} published files not held and no live run: recovering")
     cursor.prune({w.strftime(PARTITION_FORMAT) for w in candidates})
     if notes:

@@ -12,7 +12,13 @@ inventories, see ``vidx_pipeline_tests/fixtures/real``):
 
 from __future__ import annotations
 
-from vidx_pipeline.spec import InstantWindow, StatisticalWindow, WindowRule
+from vidx_pipeline.spec import (
+    DatasetSpec,
+    InstantWindow,
+    StatisticalWindow,
+    Wgrib2Match,
+    WindowRule,
+)
 
 HOURS_PER_DAY = 24
 
@@ -33,3 +39,11 @@ def wgrib2_range_text(start_hours: int, end_hours: int, statistic: str) -> str:
     if start_hours % HOURS_PER_DAY == 0 and end_hours % HOURS_PER_DAY == 0:
         return f"{start_hours // HOURS_PER_DAY}-{end_hours // HOURS_PER_DAY} day {statistic} fcst"
     return f"{start_hours}-{end_hours} hour {statistic} fcst"
+
+
+def wgrib2_fields(spec: DatasetSpec) -> tuple[tuple[str, str], ...]:
+    """The distinct (element, level) pairs the spec's variables are found by, in order."""
+    pairs = [
+        (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
+    ]
+    return tuple(dict.fromkeys(pairs))

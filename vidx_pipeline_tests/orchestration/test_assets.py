@@ -16,6 +16,7 @@ import xarray as xr
 from dagster import AssetKey, DagsterInstance, materialize
 
 from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.offline.reference_decode import eccodes_decode
 from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.orchestration.assets import (
     build_dataset_asset,
@@ -24,7 +25,7 @@ from vidx_pipeline.orchestration.assets import (
 )
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.repository import RepositorySettings, reader_credentials
-from vidx_pipeline_tests.conftest import SMALL_LEADS, PublishFn, eccodes_decode, small_gfs_spec
+from vidx_pipeline_tests.conftest import SMALL_LEADS, PublishFn, small_gfs_spec
 
 SPEC = small_gfs_spec()
 ASSET_KEY = AssetKey("noaa_gfs_forecast")
