@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".local" / "dagster-dev"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C or a plain kill stops everything, even if this process inherited them as ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=13, help="leads of the cycle to publish")
     parser.add_argument("--file-interval", type=float, default=5.0, help="seconds between files")
