@@ -8,7 +8,13 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.offline.gfs_archive import GFS_BUCKET, GfsArchiveConfig, GfsFile, render_gfs_file
+from vidx_pipeline.offline.gfs_archive import (
+    GFS_BUCKET,
+    GfsArchiveConfig,
+    GfsFile,
+    render_gfs_file,
+    write_gfs_archive,
+)
 from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.providers.noaa import wgrib2_fields
 from vidx_pipeline.spec import (
@@ -57,6 +63,17 @@ def spec_fields(
 ) -> tuple[tuple[str, str], ...]:
     """The spec's (element, level) pairs, then ``extra`` neighbours, for the archive writer."""
     return tuple(dict.fromkeys([*wgrib2_fields(spec), *extra]))
+
+
+def write_archive(s3: LocalS3, spec: DatasetSpec, inits: Sequence[dt.datetime]) -> None:
+    """Write every file of ``inits`` for ``spec``'s leads, grid and fields into the GFS bucket."""
+    config = GfsArchiveConfig(
+        init_times=tuple(inits),
+        lead_hours=spec.lead_hours,
+        grid=spec.grid.shape,
+        fields=spec_fields(spec),
+    )
+    write_gfs_archive(s3.store(GFS_BUCKET), config)
 
 
 @pytest.fixture(scope="session")

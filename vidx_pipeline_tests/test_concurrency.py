@@ -9,11 +9,10 @@ import multiprocessing
 import pytest
 
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
-from vidx_pipeline.offline.gfs_archive import GFS_BUCKET, GfsArchiveConfig, write_gfs_archive
 from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
-from vidx_pipeline_tests.conftest import small_gfs_spec, spec_fields
+from vidx_pipeline_tests.conftest import small_gfs_spec, write_archive
 from vidx_pipeline_tests.refs_snapshot import repository_contents
 from vidx_pipeline_tests.workers import report_ingest
 
@@ -28,13 +27,7 @@ PARTITIONS = [
 
 @pytest.fixture(scope="module")
 def published(local_s3: LocalS3) -> list[dt.datetime]:
-    config = GfsArchiveConfig(
-        init_times=tuple(PARTITIONS),
-        lead_hours=SPEC.lead_hours,
-        grid=SPEC.grid.shape,
-        fields=spec_fields(SPEC),
-    )
-    write_gfs_archive(local_s3.store(GFS_BUCKET), config)
+    write_archive(local_s3, SPEC, PARTITIONS)
     return PARTITIONS
 
 

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
-from vidx_pipeline.offline.gfs_archive import GFS_BUCKET, GfsArchiveConfig, write_gfs_archive
+from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
 from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
 from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline.validation import partial_commit_problems
-from vidx_pipeline_tests.conftest import small_gfs_spec, spec_fields
+from vidx_pipeline_tests.conftest import small_gfs_spec, spec_fields, write_archive
 from vidx_pipeline_tests.refs_snapshot import repository_contents
 
 BACKFILL_SPEC = small_gfs_spec(lead_hours=(0, 1, 2, 3))
@@ -83,13 +83,7 @@ def _assert_no_partial_commit(repo: DatasetRepository, partitions: list[dt.datet
 
 @pytest.fixture(scope="module")
 def backfill_archive(local_s3: LocalS3) -> None:
-    config = GfsArchiveConfig(
-        init_times=tuple(BACKFILL),
-        lead_hours=BACKFILL_SPEC.lead_hours,
-        grid=BACKFILL_SPEC.grid.shape,
-        fields=spec_fields(BACKFILL_SPEC),
-    )
-    write_gfs_archive(local_s3.store(GFS_BUCKET), config)
+    write_archive(local_s3, BACKFILL_SPEC, BACKFILL)
 
 
 def test_killed_backfills_leave_no_partial_commit(

@@ -168,7 +168,6 @@ def test_seed_changes_values_not_layout() -> None:
 @pytest.mark.slow
 def test_write_to_the_loopback_s3_api_streams_large_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer's real target: an S3Store on moto's S3 API, single PUTs and multipart."""
-    from obstore.store import S3Store
 
     from vidx_pipeline.offline.s3_server import running_s3_server
 
@@ -176,15 +175,7 @@ def test_write_to_the_loopback_s3_api_streams_large_files(monkeypatch: pytest.Mo
     config = GfsArchiveConfig(init_times=(INIT,), lead_hours=(0, 7), grid=(19, 36), fields=FIELDS)
     with running_s3_server() as s3:
         s3.create_bucket(GFS_BUCKET, public_read=True)
-        store = S3Store(
-            GFS_BUCKET,
-            endpoint=s3.endpoint,
-            region=s3.region,
-            access_key_id=s3.access_key_id,
-            secret_access_key=s3.secret_access_key,
-            client_options={"allow_http": True},
-            virtual_hosted_style_request=False,
-        )
+        store = s3.store(GFS_BUCKET)
         calls = _recording_put(monkeypatch)
         written = write_gfs_archive(store, config)
         assert [call[:2] for call in calls] == [
