@@ -171,14 +171,6 @@ def write_template(spec: DatasetSpec, store: Store) -> None:
     dataset.to_zarr(store, encoding=encoding, zarr_format=3, consolidated=False, mode="w")
 
 
-def append_length(spec: DatasetSpec, store: Store) -> int:
-    """Current length of the append dimension."""
-    group = zarr.open_group(store, mode="r")
-    array = group[spec.append_dimension.name]
-    assert isinstance(array, zarr.Array)
-    return int(array.shape[0])
-
-
 def grow_append_dimension(spec: DatasetSpec, store: Store, needed_length: int) -> bool:
     """Extend every array along the append dimension to ``needed_length`` (no-op if already that
     long) and write the new coordinate values. Returns whether anything grew."""

@@ -115,7 +115,7 @@ def test_killed_operational_runs_leave_no_partial_commit(tmp_path, local_s3: Loc
     spec = OPERATIONAL_SPEC
     local_s3.create_bucket(OPERATIONAL_BUCKET, public_read=True)
     axis = spec.append_dimension
-    cycle = axis.value_at(axis.index_of_at_or_before(dt.datetime.now(dt.UTC)))
+    cycle = axis.latest_at_or_before(dt.datetime.now(dt.UTC))
     config = GfsArchiveConfig(
         init_times=(cycle,),
         lead_hours=spec.lead_hours,

@@ -22,7 +22,7 @@ COMMIT_INTERVAL = 1.0
 
 def _current_cycle() -> dt.datetime:
     axis = SPEC.append_dimension
-    return axis.value_at(axis.index_of_at_or_before(dt.datetime.now(dt.UTC)))
+    return axis.latest_at_or_before(dt.datetime.now(dt.UTC))
 
 
 def _repo(path, s3: LocalS3):

@@ -41,7 +41,7 @@ JOB = define_asset_job(
 
 def _current_cycle(now: dt.datetime) -> dt.datetime:
     axis = SPEC.append_dimension
-    return axis.value_at(axis.index_of_at_or_before(now))
+    return axis.latest_at_or_before(now)
 
 
 class Harness:
