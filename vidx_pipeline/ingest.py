@@ -184,7 +184,8 @@ def fetch_refs(
     wanted: Mapping[int, Mapping[str, str]],
 ) -> list[FileRefs]:
     """GET every file's index concurrently and parse each as it arrives, so that parsing
-    overlaps the requests still in flight. Raises on the first bad index."""
+    overlaps the requests still in flight. Raises the error of the first bad file in ``files``
+    order, so the same archive always reports the same file."""
 
     async def gather() -> list[FileRefs]:
         semaphore = asyncio.Semaphore(settings.max_concurrent_requests)
@@ -205,7 +206,11 @@ def fetch_refs(
                 wanted[file.lead_hours],
             )
 
-        return list(await asyncio.gather(*(one(f) for f in files)))
+        outcomes = await asyncio.gather(*(one(f) for f in files), return_exceptions=True)
+        for outcome in outcomes:  # the first bad file in lead order, whichever arrived first
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [outcome for outcome in outcomes if isinstance(outcome, FileRefs)]
 
     if not files:
         return []
