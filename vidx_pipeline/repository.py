@@ -167,11 +167,15 @@ def open_repository(
         if settings.kind == "local"
         else contextlib.nullcontext()
     )
+
+    def open_existing() -> icechunk.Repository:
+        return icechunk.Repository.open(
+            storage, config=config, authorize_virtual_chunk_access=credentials
+        )
+
     with lock:
         if icechunk.Repository.exists(storage):
-            repo = icechunk.Repository.open(
-                storage, config=config, authorize_virtual_chunk_access=credentials
-            )
+            repo = open_existing()
         elif create:
             try:
                 repo = icechunk.Repository.create(
@@ -179,9 +183,7 @@ def open_repository(
                 )
             except icechunk.IcechunkError:
                 # Another process created it between exists() and create(): open theirs.
-                repo = icechunk.Repository.open(
-                    storage, config=config, authorize_virtual_chunk_access=credentials
-                )
+                repo = open_existing()
         else:
             raise FileNotFoundError(
                 f"no repository for {spec.dataset_id} at {settings.location(spec.dataset_id)}"

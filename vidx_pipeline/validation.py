@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import icechunk
 
 from vidx_pipeline.ingest import ingested_steps
-from vidx_pipeline.matching import expected_text
+from vidx_pipeline.matching import expected_texts
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import expected_files
 
@@ -29,6 +29,42 @@ class CompletenessReport:
         return self.files_ingested == self.files_expected and not self.absent_refs
 
 
+@dataclass(frozen=True)
+class _StepRef:
+    """One (file, variable) of a partition as the committed repository holds it."""
+
+    label: str  # variable@fLLL
+    flagged: bool  # the file's step is marked ingested
+    expected: bool  # the producer writes this variable at this lead
+    has_ref: bool
+
+
+def _step_refs(repository: DatasetRepository, partition_time: dt.datetime) -> list[_StepRef]:
+    """Every (expected file, variable) of the partition with its progress flag and whether a
+    virtual ref exists; empty if the append dimension does not reach the partition."""
+    spec = repository.spec
+    position = spec.append_dimension.index_of(partition_time)
+    row = ingested_steps(repository, position)
+    if row is None:
+        return []
+    session = repository.readonly_session()
+    steps = []
+    for file in expected_files(spec, partition_time):
+        wanted = expected_texts(spec, file.lead_hours)
+        coords = [position, *file.step_tail, 0, 0]
+        for variable in spec.variables:
+            chunk_type = session.chunk_type(f"/{variable.name}", coords)
+            steps.append(
+                _StepRef(
+                    label=f"{variable.name}@f{file.lead_hours:03d}",
+                    flagged=bool(row[file.step_tail]),
+                    expected=variable.name in wanted,
+                    has_ref=chunk_type == icechunk.ChunkType.virtual,
+                )
+            )
+    return steps
+
+
 def check_partition_complete(
     repository: DatasetRepository, partition_time: dt.datetime
 ) -> CompletenessReport:
@@ -37,24 +73,17 @@ def check_partition_complete(
     spec = repository.spec
     files = expected_files(spec, partition_time)
     report = CompletenessReport(partition_time, files_expected=len(files))
-    position = spec.append_dimension.index_of(partition_time)
-    row = ingested_steps(repository, position)
-    if row is None:
-        return report
-    session = repository.readonly_session()
-    for file in files:
-        if not row[file.step_tail]:
-            continue
-        report.files_ingested += 1
-        for variable in spec.variables:
-            if expected_text(variable, file.lead_hours) is None:
-                continue
+    steps = _step_refs(repository, partition_time)
+    report.files_ingested = sum(s.flagged for s in steps) // len(
+        spec.variables
+    )  # a step per variable
+    for step in steps:
+        if step.flagged and step.expected:
             report.refs_expected += 1
-            coords = [position, *file.step_tail, 0, 0]
-            if session.chunk_type(f"/{variable.name}", coords) == icechunk.ChunkType.virtual:
+            if step.has_ref:
                 report.refs_found += 1
             else:
-                report.absent_refs.append(f"{variable.name}@f{file.lead_hours:03d}")
+                report.absent_refs.append(step.label)
     return report
 
 
@@ -63,21 +92,10 @@ def partial_commit_problems(
 ) -> list[str]:
     """Evidence of a partially visible commit in a partition: a step flagged ingested without
     all its refs, or a ref for a step not flagged. Empty when the partition is consistent."""
-    spec = repository.spec
-    position = spec.append_dimension.index_of(partition_time)
-    row = ingested_steps(repository, position)
-    if row is None:
-        return []
-    session = repository.readonly_session()
     problems = []
-    for file in expected_files(spec, partition_time):
-        flagged = bool(row[file.step_tail])
-        for variable in spec.variables:
-            coords = [position, *file.step_tail, 0, 0]
-            has_ref = session.chunk_type(f"/{variable.name}", coords) == icechunk.ChunkType.virtual
-            expected = expected_text(variable, file.lead_hours) is not None
-            if flagged and expected and not has_ref:
-                problems.append(f"{variable.name}@f{file.lead_hours:03d}: flagged, no ref")
-            if has_ref and not flagged:
-                problems.append(f"{variable.name}@f{file.lead_hours:03d}: ref, not flagged")
+    for step in _step_refs(repository, partition_time):
+        if step.flagged and step.expected and not step.has_ref:
+            problems.append(f"{step.label}: flagged, no ref")
+        if step.has_ref and not step.flagged:
+            problems.append(f"{step.label}: ref, not flagged")
     return problems

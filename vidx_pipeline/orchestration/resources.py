@@ -20,6 +20,11 @@ from vidx_pipeline.source_store import endpoint_from_env, open_source_store
 from vidx_pipeline.spec import DatasetSpec
 
 
+def _check_dataset(resource_dataset_id: str, spec: DatasetSpec) -> None:
+    if spec.dataset_id != resource_dataset_id:
+        raise ValueError(f"resource for {resource_dataset_id} asked to open {spec.dataset_id}")
+
+
 class IcechunkRepositoryResource(ConfigurableResource):
     """The Icechunk repository of one dataset (created with its template on first use)."""
 
@@ -60,12 +65,8 @@ class IcechunkRepositoryResource(ConfigurableResource):
 
     def open(self, spec: DatasetSpec) -> DatasetRepository:
         """Open (or create) the repository of ``spec``, which must be this resource's dataset."""
-        self._check_dataset(spec)
+        _check_dataset(self.dataset_id, spec)
         return open_repository(spec, self.settings(), source_endpoint=self.source_endpoint)
-
-    def _check_dataset(self, spec: DatasetSpec) -> None:
-        if spec.dataset_id != self.dataset_id:
-            raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
 
 
 class SourceStoreResource(ConfigurableResource):
@@ -82,6 +83,5 @@ class SourceStoreResource(ConfigurableResource):
 
     def open(self, spec: DatasetSpec) -> S3Store:
         """The producer's bucket of ``spec``, which must be this resource's dataset."""
-        if spec.dataset_id != self.dataset_id:
-            raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
+        _check_dataset(self.dataset_id, spec)
         return open_source_store(spec.source.store, self.endpoint)
