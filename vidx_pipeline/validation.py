@@ -74,9 +74,8 @@ def check_partition_complete(
     files = expected_files(spec, partition_time)
     report = CompletenessReport(partition_time, files_expected=len(files))
     steps = _step_refs(repository, partition_time)
-    report.files_ingested = sum(s.flagged for s in steps) // len(
-        spec.variables
-    )  # a step per variable
+    # Each file contributes one step per variable.
+    report.files_ingested = sum(s.flagged for s in steps) // len(spec.variables)
     for step in steps:
         if step.flagged and step.expected:
             report.refs_expected += 1
