@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: env
-	$(BIN)/python -m vidx_pipeline.demo
+	$(BIN)/python -m vidx_offline.demo
 
 test: lint typecheck pytest
 
@@ -37,7 +37,7 @@ bench: env
 	$(BIN)/python bench/latency.py
 
 dev: env
-	$(BIN)/python -m vidx_pipeline.dev
+	$(BIN)/python -m vidx_offline.dev
 
 clean:
 	rm -rf $(VENV) .local demo-output

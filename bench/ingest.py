@@ -1,44 +1,62 @@
-"""Ingest benchmark: N init times of a full-size GFS-layout archive from the local S3 API.
+"""Ingest benchmark: N init times of the GFS archive, every variable, from the local S3 API.
 
-Every file has NCEP's full inventory (about 700 ``.idx`` lines) and there are 209 leads per init,
-as in production. Ingest speed depends on the index text and the objects' sizes, not on the grid,
-so messages are encoded on a tiny grid; the first init's GRIB files are encoded with ecCodes and
-reused for later inits, whose ``.idx`` files are rewritten with their own date (the pipeline
-checks it against the path).
+Every file has NCEP's whole inventory (~743 ``.idx`` lines, the real spec's ~200 variables on
+their level dimensions) and there are 209 leads per init, as in production (~155k refs per
+init). Ingest speed depends on the index text, the number of objects and their keys, not on
+the grid, so messages are encoded on a tiny grid (:mod:`bench.archive`): one init is encoded
+once and every init is the same bytes with its dates rewritten (index ``d=``, GRIB reference
+time). A child process writes each init's objects to the loopback S3 API before it is ingested
+and deletes them after (the pipeline never reads an ingested init's source objects again), so
+neither the archive nor its writer counts in this process's peak RSS.
 
-Prints figures as it goes and ends with one JSON line. Targets: one full init in <= 3 s; >= 0.5x
-the raw GET rate of the same index objects; <= 16 bytes per ref on disk; commit of the last init
-<= 1.5x the first; peak RSS <= 500 MB.
+Each init is one backfill ``ingest_partition`` (list, index GET + header probe per file, parse,
+place, one commit), timed whole. Every ``--raw-get-every`` inits, the same index objects are
+fetched with bare obstore GETs at the same concurrency, right after the ingest, for the rate the
+pipeline is compared with.
+
+Prints figures as it goes and ends with one JSON line. Targets: one full init in <= 3 s;
+>= 0.5x the raw GET rate of the same index objects; <= 16 bytes per ref on disk, every ref with
+its checksum; the last init's commit <= 1.5x the first's; peak RSS <= 500 MB.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script (python bench/ingest.py): import from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import asyncio
+import cProfile
 import datetime as dt
 import json
 import multiprocessing
+import os
+import pstats
 import resource
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import obstore
 from obstore.store import S3Store
 
-from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.ingest import ingest_partition
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, render_gfs_file
-from vidx_pipeline.offline.s3_server import running_s3_server
+from bench.archive import (
+    encode_template,
+    redate,
+    template_files,
+    tiny_gfs_spec,
+)
+from vidx_offline.gfs_archive import GfsFile, gfs_data_key, gfs_index_key
+from vidx_offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.grib_header import HEADER_PROBE_BYTES
+from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.source_store import open_source_store
 
-FIRST_INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
-TINY_GRID = (3, 4)
-RAW_GET_EVERY = 5
 TARGETS = {
     "seconds_per_init_max": 3.0,
     "ratio_to_raw_get_min": 0.5,
@@ -46,6 +64,21 @@ TARGETS = {
     "commit_growth_max": 1.5,
     "peak_rss_mb_max": 500.0,
 }
+
+# ----------------------------------------------------------------------------------------------
+# The archive writer (child process)
+
+_WRITER: tuple[S3Store, list[GfsFile]] | None = None
+
+
+def _start_writer(s3: LocalS3, bucket: str) -> None:
+    global _WRITER
+    _WRITER = (s3.store(bucket), template_files(tiny_gfs_spec()))
+
+
+def _writer() -> tuple[S3Store, list[GfsFile]]:
+    assert _WRITER is not None, "not a writer process"
+    return _WRITER
 
 
 async def _put_all(store: S3Store, objects: list[tuple[str, bytes]]) -> None:
@@ -58,7 +91,33 @@ async def _put_all(store: S3Store, objects: list[tuple[str, bytes]]) -> None:
     await asyncio.gather(*(put(k, d) for k, d in objects))
 
 
-async def _get_all(store: S3Store, keys: list[str], concurrency: int) -> int:
+def publish_init(init: dt.datetime) -> tuple[int, int]:
+    """Write every file of ``init`` (data objects, then indexes); (messages, bytes) written."""
+    store, template = _writer()
+    files = [redate(file, init) for file in template]
+    asyncio.run(_put_all(store, [(f.data_key, f.data) for f in files]))
+    asyncio.run(_put_all(store, [(f.index_key, f.index_text.encode()) for f in files]))
+    return sum(len(f.messages) for f in files), sum(len(f.data) for f in files)
+
+
+def delete_init(init: dt.datetime) -> None:
+    store, template = _writer()
+    leads = [f.lead_hours for f in template]
+    obstore.delete(store, [k(init, lead) for lead in leads for k in (gfs_data_key, gfs_index_key)])
+
+
+def template_shape() -> tuple[int, int]:
+    """(files, messages) of one init."""
+    _, template = _writer()
+    return len(template), sum(len(f.messages) for f in template)
+
+
+# ----------------------------------------------------------------------------------------------
+# Measurements (this process)
+
+
+async def _raw_get(store: S3Store, keys: list[str], ranges: list[str], concurrency: int) -> int:
+    """GET every key whole, and the first bytes of every ``ranges`` key; bytes read."""
     semaphore = asyncio.Semaphore(concurrency)
 
     async def get(key: str) -> int:
@@ -66,137 +125,196 @@ async def _get_all(store: S3Store, keys: list[str], concurrency: int) -> int:
             result = await obstore.get_async(store, key)
             return len(await result.bytes_async())
 
-    return sum(await asyncio.gather(*(get(k) for k in keys)))
+    async def head(key: str) -> int:
+        async with semaphore:
+            return len(
+                await obstore.get_range_async(store, key, start=0, length=HEADER_PROBE_BYTES)
+            )
+
+    sizes = await asyncio.gather(*(get(k) for k in keys), *(head(k) for k in ranges))
+    return sum(sizes)
 
 
-def _render_template(
-    config: GfsArchiveConfig, lead_hours: tuple[int, ...]
-) -> tuple[list[tuple[bytes, str]], int]:
-    """(data, index text) of every lead of the first init, and the message count."""
-    template = []
-    lines = 0
-    for lead in lead_hours:
-        file = render_gfs_file(config, FIRST_INIT, lead)
-        template.append((file.data, file.index_text))
-        lines += len(file.messages)
-    return template, lines
-
-
-def _repository_bytes(path: Path) -> tuple[int, dict[str, int]]:
-    """Bytes of the repository on disk, in all and by kind (manifests, snapshots, ...)."""
+def _repository_bytes(path: Path) -> dict[str, int]:
+    """Bytes of the repository on disk by kind (top-level directory: manifests, snapshots...)."""
     by_kind: dict[str, int] = {}
     for file in path.rglob("*"):
         if file.is_file():
             kind = file.relative_to(path).parts[0]
             by_kind[kind] = by_kind.get(kind, 0) + file.stat().st_size
-    return sum(by_kind.values()), by_kind
+    return by_kind
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inits", type=int, default=100, help="init times to ingest")
+    parser.add_argument(
+        "--raw-get-every", type=int, default=5, help="measure the raw GET rate every N inits"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=None, metavar="N", help="cProfile the ingest of init N"
+    )
     args = parser.parse_args()
 
-    spec = get_dataset("noaa-gfs-forecast")
+    spec = tiny_gfs_spec()
+    settings = IngestSettings()
     bucket = spec.source.store.bucket
-    inits = [FIRST_INIT + i * spec.append_dimension.frequency for i in range(args.inits)]
-    config = GfsArchiveConfig(init_times=(FIRST_INIT,), lead_hours=spec.lead_hours, grid=TINY_GRID)
+    # From the archive's start, as a backfill would: the first commit then grows the append
+    # dimension by one step like every later one, so first and last commits compare.
+    axis = spec.append_dimension
+    inits = [axis.start + i * axis.frequency for i in range(args.inits)]
 
     t0 = time.perf_counter()
-    # Encoded in a child process: the encoder's memory is not the pipeline's peak RSS.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        template, lines = pool.submit(_render_template, config, spec.lead_hours).result()
-    print(
-        f"encoded {lines} messages for one init in {time.perf_counter() - t0:.1f}s "
-        f"({lines / len(template):.0f} index lines per file)",
-        flush=True,
-    )
-
-    with running_s3_server() as s3, tempfile.TemporaryDirectory() as tmp:
+    encode_template(spec)  # encoded once in a child, or cached; held by the writer process only
+    with (
+        running_s3_server() as s3,
+        tempfile.TemporaryDirectory() as tmp,
+        ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_writer,
+            initargs=(s3, bucket),
+        ) as writer,
+    ):
         s3.create_bucket(bucket, public_read=True)
-        writer = s3.store(bucket)
+        files_per_init, lines = writer.submit(template_shape).result()
+        print(
+            f"{files_per_init} files, {lines} messages per init ({lines / files_per_init:.0f} "
+            f"index lines per file), ready in {time.perf_counter() - t0:.1f}s",
+            flush=True,
+        )
         repo = open_repository(
             spec, RepositorySettings(local_root=tmp), source_endpoint=s3.endpoint
         )
         source = open_source_store(spec.source.store, s3.endpoint)
+        repo_path = Path(repo.location)
+        bytes_before = sum(_repository_bytes(repo_path).values())  # the empty template
         per_init: list[float] = []
-        raw_get_seconds: list[float] = []
-        raw_get_files = 0
+        cpu_seconds: list[float] = []  # this process's CPU (every thread) during the ingest
         commits: list[float] = []
-        refs = 0
-        files = 0
-        first_date = f"d={FIRST_INIT:%Y%m%d%H}"
+        raw: list[tuple[int, float, float]] = []  # (files, index-only s, index + probe s)
+        refs = files = 0
+        bytes_after_first = 0
+        rss_after_first = 0.0
+        publish_seconds = 0.0
+        load_start = os.getloadavg()[0]
+        bench_started = time.perf_counter()
         for number, init in enumerate(inits):
-            objects: list[tuple[str, bytes]] = []
-            for (data, text), expected in zip(template, expected_files(spec, init), strict=True):
-                index_text = text.replace(first_date, f"d={init:%Y%m%d%H}")
-                assert expected.index_key is not None
-                objects.append((expected.data_key, data))
-                objects.append((expected.index_key, index_text.encode()))
-            asyncio.run(_put_all(writer, objects))
-            result = ingest_partition(spec, repo, source, init)
-            if number == 0:
-                bytes_after_first, _ = _repository_bytes(Path(repo.location))
-            if result.files_ingested != len(template) or result.missing:
+            t0 = time.perf_counter()
+            writer.submit(publish_init, init).result()
+            publish_seconds += time.perf_counter() - t0
+
+            profiler = cProfile.Profile() if args.profile == number + 1 else None
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            result = ingest_partition(spec, repo, source, init, settings)
+            if profiler is not None:
+                profiler.disable()
+            seconds = time.perf_counter() - t0
+            cpu_seconds.append(time.process_time() - cpu0)
+
+            if result.files_ingested != files_per_init or result.missing or result.refused:
                 print(
-                    f"init {init}: ingested {result.files_ingested} files, "
-                    f"missing {len(result.missing)}",
+                    f"init {init}: ingested {result.files_ingested}/{files_per_init} files, "
+                    f"missing {len(result.missing)} (e.g. "
+                    f"{[m.describe() for m in result.missing[:3]]}), refused "
+                    f"{len(result.refused)}",
                     file=sys.stderr,
                 )
                 return 1
-            if number % RAW_GET_EVERY == 0:
-                # Raw GET rate of the same index objects, same concurrency, same moment.
-                keys = [f.index_key for f in expected_files(spec, init) if f.index_key]
+            if number % args.raw_get_every == 0:
+                # Same objects, same concurrency, same moment: the index GETs alone, then with
+                # the header probe the pipeline also makes of every data object.
+                expected = expected_files(spec, init)
+                keys = [f.index_key for f in expected if f.index_key]
                 t0 = time.perf_counter()
-                asyncio.run(_get_all(source, keys, 64))
-                raw_get_seconds.append(time.perf_counter() - t0)
-                raw_get_files += len(keys)
-            per_init.append(result.seconds)
+                asyncio.run(_raw_get(source, keys, [], settings.max_concurrent_requests))
+                index_only = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                asyncio.run(
+                    _raw_get(
+                        source,
+                        keys,
+                        [f.data_key for f in expected],
+                        settings.max_concurrent_requests,
+                    )
+                )
+                raw.append((len(keys), index_only, time.perf_counter() - t0))
+            writer.submit(delete_init, init).result()
+
+            per_init.append(seconds)
             commits.append(result.commit_seconds)
             refs += result.refs_written
-            if number == 0:
-                refs_first = result.refs_written
             files += result.files_ingested
+            if number == 0:
+                bytes_after_first = sum(_repository_bytes(repo_path).values())
+                refs_first = result.refs_written
+                rss_after_first = _rss_mb()
             if number in (0, len(inits) - 1) or (number + 1) % 10 == 0:
                 print(
-                    f"init {number + 1}/{len(inits)} {init:%Y-%m-%dT%H}: "
-                    f"{result.seconds:.2f}s ({result.commit_seconds:.3f}s commit), "
-                    f"{result.refs_written} refs",
+                    f"init {number + 1}/{len(inits)} {init:%Y-%m-%dT%H}: {seconds:.2f}s "
+                    f"({cpu_seconds[-1]:.2f}s CPU; commit {result.commit_seconds:.3f}s), "
+                    f"{result.refs_written} refs, load {os.getloadavg()[0]:.1f}, "
+                    f"unplaced {len(result.unplaced)}, peak RSS {_rss_mb():.0f} MB",
                     flush=True,
                 )
+            if profiler is not None:
+                print(f"--- cProfile of init {number + 1} (cumulative, top 40) ---")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        bench_seconds = time.perf_counter() - bench_started
+        by_kind = _repository_bytes(repo_path)
 
-        raw_get_per_second = raw_get_files / sum(raw_get_seconds)
-
-        repo_bytes, by_kind = _repository_bytes(Path(repo.location))
-        print(f"bytes on disk by kind: {by_kind}", flush=True)
-
+    repo_bytes = sum(by_kind.values())
     ingest_seconds = sum(per_init)
     files_per_second = files / ingest_seconds
+    raw_files = sum(r[0] for r in raw)
+    raw_get_per_second = raw_files / sum(r[1] for r in raw)
+    raw_get_probe_per_second = raw_files / sum(r[2] for r in raw)
     ratio_to_raw_get = files_per_second / raw_get_per_second
     commit_growth = commits[-1] / commits[0]
     bytes_per_ref = repo_bytes / refs
-    manifest_bytes_per_ref = by_kind.get("manifests", 0) / refs
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss_mb = _rss_mb()
     figures: dict[str, object] = {
         "inits": len(inits),
-        "files_per_init": len(template),
-        "index_lines_per_file": round(lines / len(template)),
+        "files_per_init": files_per_init,
+        "index_lines_per_file": round(lines / files_per_init),
+        "refs_per_init": refs // len(inits),
         "seconds_per_init_mean": round(ingest_seconds / len(inits), 3),
+        "seconds_per_init_median": round(sorted(per_init)[len(per_init) // 2], 3),
         "seconds_per_init_max": round(max(per_init), 3),
+        "cpu_seconds_per_init_mean": round(sum(cpu_seconds) / len(inits), 3),
+        "fetch_seconds_mean": round((ingest_seconds - sum(commits)) / len(inits), 3),
+        "commit_seconds_mean": round(sum(commits) / len(inits), 3),
         "files_per_second": round(files_per_second, 1),
-        "refs_per_second": round(refs / ingest_seconds, 1),
+        "refs_per_second": round(refs / ingest_seconds),
         "raw_get_per_second": round(raw_get_per_second, 1),
+        "raw_get_with_probe_per_second": round(raw_get_probe_per_second, 1),
         "ratio_to_raw_get": round(ratio_to_raw_get, 3),
-        "commit_seconds_first": round(commits[0], 4),
-        "commit_seconds_last": round(commits[-1], 4),
+        "ratio_to_raw_get_with_probe": round(files_per_second / raw_get_probe_per_second, 3),
+        "commit_seconds_first": round(commits[0], 3),
+        "commit_seconds_last": round(commits[-1], 3),
+        "commit_seconds_max": round(max(commits), 3),
         "commit_growth": round(commit_growth, 3),
         "refs": refs,
         "bytes_per_ref": round(bytes_per_ref, 2),
-        # Excluding the template and the first init's growth of init_time from the archive start.
-        "bytes_per_ref_marginal": round((repo_bytes - bytes_after_first) / (refs - refs_first), 2),
-        "manifest_bytes_per_ref": round(manifest_bytes_per_ref, 2),
-        "bytes_by_kind": by_kind,
+        # Without the empty template and the first init.
+        "bytes_per_ref_marginal": round((repo_bytes - bytes_after_first) / (refs - refs_first), 2)
+        if len(inits) > 1
+        else None,
+        "bytes_per_ref_by_kind": {k: round(v / refs, 2) for k, v in sorted(by_kind.items())},
+        "bytes_by_kind": dict(sorted(by_kind.items())),
+        "template_bytes": bytes_before,
         "peak_rss_mb": round(peak_rss_mb, 1),
+        "peak_rss_mb_after_first_init": round(rss_after_first, 1),
+        "publish_seconds_total": round(publish_seconds, 1),
+        "bench_seconds": round(bench_seconds, 1),
+        "load_average_start_end": [round(load_start, 1), round(os.getloadavg()[0], 1)],
     }
     figures["targets_met"] = {
         "seconds_per_init": max(per_init) <= TARGETS["seconds_per_init_max"],

@@ -1,8 +1,10 @@
-"""The Dagster code location: one partitioned asset, one repository resource and one source
-store resource per dataset spec.
+"""The Dagster code location: one :func:`dataset_definitions` per registered dataset, merged
+with the shared resources by ``Definitions.merge``.
 
-Resource defaults come from the environment at load time (``VIDX_REPO_*`` for where
-repositories live, ``VIDX_S3_ENDPOINT`` for a non-AWS S3 endpoint such as the offline archive).
+Each dataset contributes its partitioned asset (with its check), a backfill job, an in-process
+operational job, its publication sensor, and two resources: its Icechunk repository and its
+producer's store, both drawing on the shared :class:`RepositoryStorageResource`, configured
+from the environment with ``EnvVar`` (see :mod:`vidx_pipeline.orchestration.resources`).
 """
 
 from __future__ import annotations
@@ -18,44 +20,57 @@ from vidx_pipeline.orchestration.assets import (
     source_resource_key,
 )
 from vidx_pipeline.orchestration.partitions import asset_name
-from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
+from vidx_pipeline.orchestration.resources import (
+    REPOSITORY_STORAGE_KEY,
+    IcechunkRepositoryResource,
+    RepositoryStorageResource,
+    SourceStoreResource,
+    repository_storage_from_env,
+)
 from vidx_pipeline.orchestration.sensors import OPERATIONAL_TAGS, build_publication_sensor
 from vidx_pipeline.spec import DatasetSpec
 
 
-def build_definitions(specs: Iterable[DatasetSpec]) -> Definitions:
-    assets = []
-    jobs = []
-    resources: dict[str, object] = {}
-    sensors = []
-    for spec in specs:
-        assets.append(build_dataset_asset(spec))
-        jobs.append(
-            define_asset_job(
-                f"{asset_name(spec)}_job",
-                selection=[asset_name(spec)],
-                description=f"Ingest partitions of {spec.dataset_id}.",
-            )
-        )
-        # Operational runs run in process: a subprocess per step would add 1-2 s to latency.
-        operational = define_asset_job(
-            f"{asset_name(spec)}_operational_job",
-            selection=[asset_name(spec)],
-            executor_def=in_process_executor,
-            tags=OPERATIONAL_TAGS,
-            description=f"Follow the publication of one {spec.dataset_id} cycle.",
-        )
-        jobs.append(operational)
-        sensors.append(
-            build_publication_sensor(
-                spec, operational, repository_resource_key(spec), source_resource_key(spec)
-            )
-        )
-        resources[repository_resource_key(spec)] = IcechunkRepositoryResource.from_env(
-            spec.dataset_id
-        )
-        resources[source_resource_key(spec)] = SourceStoreResource.from_env(spec.dataset_id)
-    return Definitions(assets=assets, jobs=jobs, sensors=sensors, resources=resources)
+def dataset_definitions(spec: DatasetSpec, storage: RepositoryStorageResource) -> Definitions:
+    """Everything one dataset adds to the code location."""
+    backfill = define_asset_job(
+        f"{asset_name(spec)}_job",
+        selection=[asset_name(spec)],
+        description=f"Ingest partitions of {spec.dataset_id}.",
+    )
+    # Operational runs run in process: a subprocess per step would add 1-2 s to latency.
+    operational = define_asset_job(
+        f"{asset_name(spec)}_operational_job",
+        selection=[asset_name(spec)],
+        executor_def=in_process_executor,
+        tags=OPERATIONAL_TAGS,
+        description=f"Follow the publication of one {spec.dataset_id} cycle.",
+    )
+    sensor = build_publication_sensor(
+        spec, operational, repository_resource_key(spec), source_resource_key(spec)
+    )
+    return Definitions(
+        assets=[build_dataset_asset(spec)],
+        jobs=[backfill, operational],
+        sensors=[sensor],
+        resources={
+            repository_resource_key(spec): IcechunkRepositoryResource(
+                dataset_id=spec.dataset_id, storage=storage
+            ),
+            source_resource_key(spec): SourceStoreResource(
+                dataset_id=spec.dataset_id, storage=storage
+            ),
+        },
+    )
+
+
+def build_definitions(
+    specs: Iterable[DatasetSpec], storage: RepositoryStorageResource | None = None
+) -> Definitions:
+    """The code location of ``specs``; ``storage`` defaults to the environment's (EnvVar)."""
+    storage = storage or repository_storage_from_env()
+    shared = Definitions(resources={REPOSITORY_STORAGE_KEY: storage})
+    return Definitions.merge(shared, *(dataset_definitions(spec, storage) for spec in specs))
 
 
 defs = build_definitions(DATASETS.values())

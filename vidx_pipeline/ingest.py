@@ -4,11 +4,12 @@ Contract of :class:`IngestRun` (and of :func:`ingest_partition`, a run of one pa
 
 - What is already ingested is read from the repository itself (the ``ingested`` progress
   array), never from orchestrator state; those files are not fetched again.
-- A file counts as published only when both its data and index objects are listed; one whose
+- A file counts as published only when its data and index objects are both listed; one whose
   index lags its data (or the reverse) is picked up by a later poll.
-- Every index is validated before anything is written (:mod:`vidx_pipeline.index_files`); a bad
-  one raises :class:`~vidx_pipeline.index_files.BadIndexError` and nothing of its batch is
-  committed.
+- Every index, and the header of every new data object, is validated before anything is
+  written (:mod:`vidx_pipeline.fetch`); a bad one raises a
+  :class:`~vidx_pipeline.index_formats.base.BadSourceError` naming it and nothing of its batch
+  is committed.
 - A commit holds every ref of its batch, their progress flags and any growth of the append
   dimension, or nothing. Nothing new means no commit.
 - A commit that loses a race is redone in a fresh session: progress is re-read (files another
@@ -24,24 +25,21 @@ Contract of :class:`IngestRun` (and of :func:`ingest_partition`, a run of one pa
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import icechunk
-import numpy as np
-import obstore
-import zarr
-from obstore.store import S3Store
+from obstore.store import ObjectStore
 from pydantic import Field
 
-from vidx_pipeline.index_files import BadIndexError, SourceObject, parse_index
-from vidx_pipeline.matching import ChunkRef, MissingField, expected_texts, match_file
+from vidx_pipeline.fetch import FileRefs, MissingField, fetch_refs
+from vidx_pipeline.progress import done_files, ingested_row
+from vidx_pipeline.refs import ChunkLocator
+from vidx_pipeline.refs_writer import write_refs
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import (
     ExpectedFile,
@@ -50,7 +48,6 @@ from vidx_pipeline.source_files import (
     published_files,
 )
 from vidx_pipeline.spec import DatasetSpec, FrozenModel
-from vidx_pipeline.template import PROGRESS_ARRAY, grow_append_dimension
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +92,8 @@ class IngestResult:
     files_ingested: int = 0
     refs_written: int = 0
     missing: list[MissingField] = field(default_factory=list)
+    unplaced: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     snapshot_id: str | None = None
     commits: int = 0
     commit_attempts: int = 0
@@ -104,171 +103,6 @@ class IngestResult:
     @property
     def complete(self) -> bool:
         return self.files_already_ingested + self.files_ingested == self.files_expected
-
-
-@dataclass(frozen=True)
-class FileRefs:
-    """The validated refs of one published file."""
-
-    file: ExpectedFile
-    refs: list[ChunkRef]
-    missing: list[MissingField]
-
-
-def ingested_steps(repository: DatasetRepository, position: int) -> np.ndarray | None:
-    """The progress row of the append position, or None if the dimension is not that long."""
-    group = zarr.open_group(repository.readonly_session().store, mode="r")
-    progress = group[PROGRESS_ARRAY]
-    assert isinstance(progress, zarr.Array)
-    if position >= progress.shape[0]:
-        return None
-    return np.asarray(progress[position])
-
-
-def _done_steps(row: np.ndarray | None, files: Sequence[ExpectedFile]) -> set[tuple[int, ...]]:
-    if row is None:
-        return set()
-    return {f.step_tail for f in files if row[f.step_tail]}
-
-
-def refs_for_file(
-    spec: DatasetSpec,
-    file: ExpectedFile,
-    data: SourceObject,
-    index_text: str,
-    partition_time: dt.datetime,
-    settings: IngestSettings,
-    wanted: Mapping[str, str] | None = None,
-) -> FileRefs:
-    """Parse, validate and match one fetched index; raises on a bad one."""
-    assert file.index_key is not None
-    url_prefix = spec.source.store.url_prefix
-    data_url = url_prefix + file.data_key
-    index_url = url_prefix + file.index_key
-    entries = parse_index(
-        index_text,
-        index_url=index_url,
-        index_format=spec.source.index_format,
-        data=data,
-        data_url=data_url,
-        init=partition_time,
-    )
-    checksum: dt.datetime | str = (
-        data.etag if spec.checksum == "etag" and data.etag else data.last_modified_checksum()
-    )
-    refs, missing = match_file(
-        spec,
-        entries,
-        step_index=file.step_tail,
-        lead_hours=file.lead_hours,
-        member=file.member,
-        data_url=data_url,
-        index_url=index_url,
-        checksum=checksum,
-        wanted=wanted,
-    )
-    if missing and settings.missing_variables == "fail":
-        raise BadIndexError(
-            index_url, "expected variables absent: " + "; ".join(m.describe() for m in missing)
-        )
-    return FileRefs(file, refs, missing)
-
-
-def fetch_refs(
-    spec: DatasetSpec,
-    store: S3Store,
-    files: Sequence[ExpectedFile],
-    listed: dict[str, SourceObject],
-    partition_time: dt.datetime,
-    settings: IngestSettings,
-    wanted: Mapping[int, Mapping[str, str]],
-) -> list[FileRefs]:
-    """GET every file's index concurrently and parse each as it arrives, so that parsing
-    overlaps the requests still in flight. Raises the error of the first bad file in ``files``
-    order, so the same archive always reports the same file."""
-
-    async def gather() -> list[FileRefs]:
-        semaphore = asyncio.Semaphore(settings.max_concurrent_requests)
-
-        async def one(file: ExpectedFile) -> FileRefs:
-            assert file.index_key is not None
-            async with semaphore:
-                response = await obstore.get_async(store, file.index_key)
-                body = await response.bytes_async()
-            text = bytes(body).decode("utf-8", errors="replace")
-            return refs_for_file(
-                spec,
-                file,
-                listed[file.data_key],
-                text,
-                partition_time,
-                settings,
-                wanted[file.lead_hours],
-            )
-
-        outcomes = await asyncio.gather(*(one(f) for f in files), return_exceptions=True)
-        for outcome in outcomes:  # the first bad file in lead order, whichever arrived first
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return [outcome for outcome in outcomes if isinstance(outcome, FileRefs)]
-
-    if not files:
-        return []
-    return _event_loop().run_until_complete(gather())
-
-
-_LOOP = threading.local()
-
-
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """One event loop per thread, kept open: creating and closing one per poll costs ~0.2 s."""
-    loop: asyncio.AbstractEventLoop | None = getattr(_LOOP, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _LOOP.loop = loop
-    return loop
-
-
-def _chunk_spec(position: int, ref: ChunkRef) -> icechunk.VirtualChunkSpec:
-    index = [position, *ref.chunk_index]
-    if isinstance(ref.checksum, str):
-        return icechunk.VirtualChunkSpec(
-            index, ref.location, ref.offset, ref.length, etag_checksum=ref.checksum
-        )
-    return icechunk.VirtualChunkSpec(
-        index, ref.location, ref.offset, ref.length, last_updated_at_checksum=ref.checksum
-    )
-
-
-def write_refs(
-    spec: DatasetSpec, session: icechunk.Session, batch: dict[int, Sequence[FileRefs]]
-) -> dict[int, int]:
-    """Set the refs and progress flags of ``batch`` (append position -> files) in ``session``,
-    growing the append dimension first if needed. Returns refs written per position."""
-    grow_append_dimension(spec, session.store, max(batch) + 1)
-    by_variable: dict[str, list[icechunk.VirtualChunkSpec]] = {}
-    written: dict[int, int] = {}
-    for position, files in batch.items():
-        written[position] = 0
-        for file_refs in files:
-            for ref in file_refs.refs:
-                by_variable.setdefault(ref.variable, []).append(_chunk_spec(position, ref))
-                written[position] += 1
-    for variable, chunks in by_variable.items():
-        failed = session.store.set_virtual_refs(variable, chunks, validate_containers=True)
-        if failed:
-            raise ValueError(
-                f"{variable}: refs outside the repository's virtual chunk containers at chunks "
-                f"{failed[:5]}"
-            )
-    progress = zarr.open_group(session.store, mode="r+")[PROGRESS_ARRAY]
-    assert isinstance(progress, zarr.Array)
-    for position, files in batch.items():
-        row = np.asarray(progress[position])
-        for file_refs in files:
-            row[file_refs.file.step_tail] = True
-        progress[position] = row
-    return written
 
 
 @dataclass
@@ -293,7 +127,7 @@ class IngestRun:
         self,
         spec: DatasetSpec,
         repository: DatasetRepository,
-        store: S3Store,
+        store: ObjectStore,
         partition_times: Sequence[dt.datetime],
         settings: IngestSettings | None = None,
         *,
@@ -308,7 +142,7 @@ class IngestRun:
         self.settings = settings or IngestSettings()
         self.clock = clock
         self.on_commit = on_commit
-        self.wanted = {lead: expected_texts(spec, lead) for lead in spec.lead_hours}
+        self.locator = ChunkLocator(spec)
         grace = dt.timedelta(seconds=self.settings.deadline_grace_seconds)
         self.partitions: list[_PartitionState] = []
         for when in sorted(t.astimezone(dt.UTC) for t in partition_times):
@@ -321,7 +155,7 @@ class IngestRun:
                 deadline=when + spec.publication.last_file_after + grace,
                 result=IngestResult(spec.dataset_id, when, files_expected=len(files)),
             )
-            state.done = _done_steps(ingested_steps(repository, position), files)
+            state.done = done_files(ingested_row(repository, position), files)
             state.result.files_already_ingested = len(state.done)
             self.partitions.append(state)
 
@@ -343,20 +177,29 @@ class IngestRun:
             todo = [
                 f
                 for f in published
-                if f.step_tail not in state.done and f.step_tail not in state.pending
+                if f.progress_index not in state.done and f.progress_index not in state.pending
             ]
             if not todo:
                 continue
             batch = fetch_refs(
-                self.spec, self.store, todo, listed, state.time, self.settings, self.wanted
+                self.spec,
+                self.store,
+                todo,
+                listed,
+                state.time,
+                max_concurrent_requests=self.settings.max_concurrent_requests,
+                missing_policy=self.settings.missing_variables,
+                locator=self.locator,
             )
             for file_refs in batch:
-                state.pending[file_refs.file.step_tail] = file_refs
+                state.pending[file_refs.file.progress_index] = file_refs
                 for missing in file_refs.missing:
                     log.warning(
-                        "%s: expected variable absent: %s", self.spec.dataset_id, missing.describe()
+                        "%s: expected field absent: %s", self.spec.dataset_id, missing.describe()
                     )
                 state.result.missing.extend(file_refs.missing)
+                state.result.unplaced.extend(file_refs.unplaced)
+                state.result.refused.extend(file_refs.refused)
                 new += 1
             if self.pending_files() >= self.settings.max_files_per_commit:
                 self.commit_pending()
@@ -384,8 +227,8 @@ class IngestRun:
                 # Another run committed first: it may have ingested some of our files.
                 for state in self.partitions:
                     if state.pending:
-                        row = ingested_steps(self.repository, state.position)
-                        state.done |= _done_steps(row, state.files)
+                        row = ingested_row(self.repository, state.position)
+                        state.done |= done_files(row, state.files)
                         for step in state.done & state.pending.keys():
                             del state.pending[step]
             batch = [s for s in self.partitions if s.pending]
@@ -393,7 +236,10 @@ class IngestRun:
                 return None
             session = self.repository.writable_session()
             written = write_refs(
-                self.spec, session, {s.position: list(s.pending.values()) for s in batch}
+                self.spec,
+                session,
+                {s.position: list(s.pending.values()) for s in batch},
+                self.locator,
             )
             files = sum(len(s.pending) for s in batch)
             message = self._message(batch, files)
@@ -453,7 +299,7 @@ class IngestRun:
 def ingest_partition(
     spec: DatasetSpec,
     repository: DatasetRepository,
-    store: S3Store,
+    store: ObjectStore,
     partition_time: dt.datetime,
     settings: IngestSettings | None = None,
     *,

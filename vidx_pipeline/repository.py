@@ -15,7 +15,6 @@ Storage is a local directory by default (``{local_root}/{dataset_id}``) or S3 wi
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from filelock import FileLock
 
 from vidx_pipeline.source_store import (
     container_credentials,
-    endpoint_from_env,
     virtual_chunk_container,
 )
 from vidx_pipeline.spec import DatasetSpec, FrozenModel
@@ -36,6 +34,7 @@ from vidx_pipeline.template import write_template
 
 DEFAULT_LOCAL_ROOT = ".local/icechunk"
 BRANCH = "main"
+TEMPLATE_ATTEMPTS = 20
 
 
 class RepositorySettings(FrozenModel):
@@ -137,11 +136,7 @@ class DatasetRepository:
             return session.commit(message, metadata=metadata)
 
     def has_template(self) -> bool:
-        try:
-            group = zarr.open_group(self.readonly_session().store, mode="r")
-        except zarr.errors.GroupNotFoundError:
-            return False
-        return self.spec.append_dimension.name in group
+        return _holds_template(self.spec, self.readonly_session())
 
 
 def open_repository(
@@ -153,10 +148,9 @@ def open_repository(
 ) -> DatasetRepository:
     """Open the dataset's repository, creating it (with its empty template) if ``create``.
 
-    ``source_endpoint`` overrides the source bucket's endpoint (defaults to ``VIDX_S3_ENDPOINT``);
-    the container config is applied at every open so a moved endpoint takes effect.
+    ``source_endpoint`` overrides the source bucket's endpoint (None: the cloud's own); the
+    container config is applied at every open so a moved endpoint takes effect.
     """
-    source_endpoint = source_endpoint or endpoint_from_env()
     config = repository_config(spec, source_endpoint)
     storage = settings.storage(spec.dataset_id)
     credentials = reader_credentials(spec)
@@ -195,28 +189,31 @@ def open_repository(
 
 
 def _create_template(dataset_repo: DatasetRepository) -> None:
-    session = dataset_repo.writable_session()
-    write_template(dataset_repo.spec, session.store)
+    """Commit the empty template unless a commit already holds it. Race-free: the check and the
+    write happen in one session, so a commit landing after the session's base (another run's
+    template, or its partition refs) makes ours conflict, and we look again instead of writing
+    the template over it."""
+    spec = dataset_repo.spec
+    for _ in range(TEMPLATE_ATTEMPTS):
+        session = dataset_repo.writable_session()
+        if _holds_template(spec, session):
+            return
+        write_template(spec, session.store)
+        try:
+            dataset_repo.commit(
+                session,
+                f"create {spec.dataset_id} template",
+                {"dataset_id": spec.dataset_id, "kind": "template"},
+            )
+            return
+        except icechunk.ConflictError:
+            continue
+    raise RuntimeError(f"{spec.dataset_id}: could not commit the template")
+
+
+def _holds_template(spec: DatasetSpec, session: icechunk.Session) -> bool:
     try:
-        dataset_repo.commit(
-            session,
-            f"create {dataset_repo.spec.dataset_id} template",
-            {"dataset_id": dataset_repo.spec.dataset_id, "kind": "template"},
-        )
-    except icechunk.ConflictError:
-        if not dataset_repo.has_template():
-            raise
-
-
-def settings_from_env() -> RepositorySettings:
-    """Repository settings from ``VIDX_REPO_*`` variables (local default)."""
-    kind = os.environ.get("VIDX_REPO_KIND", "local")
-    if kind not in ("local", "s3"):
-        raise ValueError(f"VIDX_REPO_KIND must be 'local' or 's3', not {kind!r}")
-    return RepositorySettings(
-        kind=kind,
-        local_root=os.environ.get("VIDX_REPO_ROOT", DEFAULT_LOCAL_ROOT),
-        bucket=os.environ.get("VIDX_REPO_BUCKET") or None,
-        prefix=os.environ.get("VIDX_REPO_PREFIX", "vidx"),
-        endpoint=os.environ.get("VIDX_REPO_ENDPOINT") or None,
-    )
+        group = zarr.open_group(session.store, mode="r")
+    except zarr.errors.GroupNotFoundError:
+        return False
+    return spec.append_dimension.name in group

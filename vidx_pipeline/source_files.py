@@ -11,47 +11,65 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import obstore
-from obstore.store import S3Store
+from obstore.store import ObjectStore
 
-from vidx_pipeline.index_files import SourceObject
-from vidx_pipeline.spec import DatasetSpec
+from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.spec import (
+    ENSEMBLE_MEMBER,
+    LEAD_TIME,
+    SOURCE_FILE,
+    DatasetSpec,
+    SourceFileKind,
+)
 
 
 @dataclass(frozen=True)
 class ExpectedFile:
     """One file the producer publishes for a partition."""
 
+    kind: SourceFileKind
     lead_hours: int
-    member: int | None
-    step_tail: tuple[int, ...]  # chunk index after the append dimension: (lead[, member])
+    member: int | None  # the ensemble member a per-member file holds
+    progress_index: tuple[int, ...]  # position in the progress flags after the append dimension
     data_key: str
     index_key: str | None
 
+    def describe(self) -> str:
+        member = f" member {self.member}" if self.member is not None else ""
+        return f"{self.kind.name} f{self.lead_hours:03d}{member}"
+
 
 def expected_files(spec: DatasetSpec, partition_time: dt.datetime) -> list[ExpectedFile]:
-    """Every file of the partition, in lead (then member) order."""
-    files = []
+    """Every file of the partition, in lead, then member, then file-kind order. Its
+    ``progress_index`` follows :attr:`DatasetSpec.progress_dims`."""
+    progress_dims = spec.progress_dims
     members: Sequence[tuple[int | None, str | None]] = (
         list(zip(spec.ensemble.members, spec.ensemble.member_labels, strict=True))
         if spec.ensemble
         else [(None, None)]
     )
+    files = []
     for lead_index, lead_hours in enumerate(spec.lead_hours):
         for member_index, (member, label) in enumerate(members):
-            fields = {"init": partition_time, "lead_hours": lead_hours, "member": label}
-            tail: tuple[int, ...] = (lead_index,) if spec.lead_times is not None else ()
-            if spec.ensemble is not None:
-                tail = (*tail, member_index)
-            index_key = spec.source.index_key
-            files.append(
-                ExpectedFile(
-                    lead_hours=lead_hours,
-                    member=member,
-                    step_tail=tail,
-                    data_key=spec.source.data_key.format(**fields),
-                    index_key=index_key.format(**fields) if index_key else None,
+            for kind_index, kind in enumerate(spec.source.files):
+                if not kind.per_member and member_index > 0:
+                    continue  # one file for every member, listed once
+                positions = {
+                    LEAD_TIME: lead_index,
+                    ENSEMBLE_MEMBER: member_index,
+                    SOURCE_FILE: kind_index,
+                }
+                fields = {"init": partition_time, "lead_hours": lead_hours, "member": label}
+                files.append(
+                    ExpectedFile(
+                        kind=kind,
+                        lead_hours=lead_hours,
+                        member=member if kind.per_member else None,
+                        progress_index=tuple(positions[d] for d in progress_dims[1:]),
+                        data_key=kind.data_key.format(**fields),
+                        index_key=kind.index_key.format(**fields) if kind.index_key else None,
+                    )
                 )
-            )
     return files
 
 
@@ -61,18 +79,21 @@ def listing_prefix(files: Sequence[ExpectedFile]) -> str:
     return os.path.commonprefix(keys)  # noqa: RUF071 - a string prefix, not a path one
 
 
-def list_partition(store: S3Store, files: Sequence[ExpectedFile]) -> dict[str, SourceObject]:
+def list_partition(store: ObjectStore, files: Sequence[ExpectedFile]) -> dict[str, SourceObject]:
     """List the partition's objects: object stores list by directory, so list the directory
-    starting after the shared key prefix and stop at the first key past it (a few requests,
-    whatever else the producer keeps in that directory)."""
+    from just before the shared key prefix (listing offsets are exclusive, and a one-file
+    partition's prefix is its own key) and stop at the first key past it: a few requests,
+    whatever else the producer keeps in that directory."""
     prefix = listing_prefix(files)
     directory = prefix.rpartition("/")[0]
     listed: dict[str, SourceObject] = {}
-    stream = obstore.list(store, prefix=directory or None, offset=prefix, chunk_size=1000)
+    stream = obstore.list(store, prefix=directory or None, offset=prefix[:-1], chunk_size=1000)
     for batch in stream:
         for meta in batch:
             key = meta["path"]
             if not key.startswith(prefix):
+                if key < prefix:
+                    continue
                 return listed
             listed[key] = SourceObject(
                 key=key,

@@ -2,25 +2,17 @@
 chunk container config for reading the referenced GRIB messages.
 
 The bucket and region come from the dataset spec; the endpoint is the cloud's unless overridden
-(``VIDX_S3_ENDPOINT``, set for the offline archive's loopback S3 API). The code path is the same
+(the repository storage resource's ``source_endpoint``, set for the offline archive's loopback
+S3 API). The code path is the same
 either way.
 """
 
 from __future__ import annotations
 
-import os
-
 import icechunk
 from obstore.store import S3Store
 
 from vidx_pipeline.spec import ObjectStoreSpec
-
-ENDPOINT_ENV_VAR = "VIDX_S3_ENDPOINT"
-
-
-def endpoint_from_env() -> str | None:
-    """The S3 endpoint override in the environment, or None for the cloud's own."""
-    return os.environ.get(ENDPOINT_ENV_VAR) or None
 
 
 def open_source_store(spec: ObjectStoreSpec, endpoint: str | None = None) -> S3Store:

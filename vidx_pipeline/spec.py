@@ -1,39 +1,35 @@
 """Dataset specs: frozen, typed declarations of a virtual dataset. The core reads only these.
 
-A :class:`DatasetSpec` says what the cube looks like (dimensions, append dimension and cadence,
-lead-time schedule, grid, ensemble), which variables it holds with their CF attributes and how
-each is found in a producer's index, and where the producer publishes (object store and key
-templates). Everything else — building the Zarr template, growing ``init_time``, matching index
-entries, committing refs, Dagster partitions — is derived from it.
+A :class:`DatasetSpec` says what the cube looks like (append dimension and cadence, lead-time
+schedule, ensemble, vertical level dimensions, grid), which variables it holds with their CF
+attributes, where and at which lead/level each is expected, and where the producer publishes
+(object store, one or more kinds of source file per step, each with its index format and
+compression). Everything else — the Zarr template, growing the append dimension, turning a
+provider's refs (in *label space*) into chunk indices, progress flags and commits, Dagster
+partitions — is derived from it.
 
-Key templates are Python format strings with these fields:
-``{init:%Y%m%d}`` / ``{init:%H}`` etc. (the partition's datetime, UTC), ``{lead_hours}`` (int),
-``{member}`` (the ensemble member's label in the producer's file names).
+What a spec does **not** hold is how a message is recognised in a producer's index: each
+variable's ``match`` is a provider's own model (a subclass of :class:`IndexMatch` defined in a
+``vidx_pipeline.providers`` module), read only by that provider, which the spec names in
+``provider``. The core never imports a provider module; it looks providers and index formats up
+in their registries (:mod:`vidx_pipeline.providers`, :mod:`vidx_pipeline.index_formats`).
 
-How the other datasets map onto these models, without changing the core:
+Key templates are Python format strings with these fields: ``{init:%Y%m%d}`` / ``{init:%H}`` etc.
+(the partition's datetime, UTC), ``{lead_hours}`` (int), ``{member}`` (the ensemble member's label
+in the producer's file names; a file kind whose key uses it is one file per member).
 
-- **NOAA GEFS** (one file per member): ``ensemble=EnsembleSpec(member_labels=("c00", "p01", ...))``
-  and ``data_key="gefs.{init:%Y%m%d}/{init:%H}/atmos/pgrb2sp25/"
-  "ge{member}.t{init:%H}z.pgrb2s.0p25.f{lead_hours:03d}"``;
-  the index is the same wgrib2 ``.idx`` (``index_key=data_key + ".idx"``), so
-  :class:`Wgrib2Match` applies unchanged (the ``ENS=+1`` extra is the member the file already
-  fixes). Dimensions become (init_time, lead_time, ensemble_member, latitude, longitude).
-- **ECMWF IFS ENS** (all 51 members in one file, JSON-lines ``.index``):
-  ``index_format="ecmwf_index"``, ``index_key`` replaces the ``.grib2`` extension by ``.index``,
-  variables use :class:`MarsKeysMatch` (``param``/``levtype``/``levelist``; the member comes from
-  the ``number`` key and ``type`` cf/pf), and ``ensemble`` lists members ``0..50`` without
-  ``{member}`` in the key template.
-- **DWD ICON-EU** (one bz2-compressed message per file, no index): ``index_format="none"``,
-  ``object_compression="bz2"``, variables use :class:`WholeObjectMatch` whose ``data_key``
-  names the per-variable file; the chunk is the whole object (offset 0, its listed size) and the
-  array gets a bz2 bytes-to-bytes codec before the ``gribberish`` serializer.
-- **Analyses** (partitioned by valid time): ``append_dimension.name="time"``, no
-  ``lead_times`` (a single implicit lead 0), and ``partitioning="valid_time"``; key templates
-  still receive the partition time as ``init``.
+How the coming datasets map onto these models:
 
-Only the GFS forecast is implemented end to end; matching for :class:`MarsKeysMatch` and
-:class:`WholeObjectMatch` is declared here so specs can be written, and raises a clear error in
-the matcher until those datasets land.
+- **NOAA GEFS**: two file kinds per member and lead (``pgrb2a``, ``pgrb2b``), each keyed with
+  ``{member}``; ``ensemble`` lists members 0..30 with labels ``c00``, ``p01``...; each variable
+  names the kind it is found in (``source_file``). Progress is per (lead, member, file kind).
+- **ECMWF IFS ENS**: one file kind without ``{member}``: every file fills all 51 members (the
+  provider reads the member from each ``.index`` line); ``index_format="ecmwf_index"``.
+- **DWD ICON-EU**: ``index_format="none"`` (the whole object is the chunk) and
+  ``compression="bz2"``: the array's codec chain is bz2 then ``gribberish``.
+- **HRRR**: a :class:`LambertConformalGrid` (dims ``y``, ``x``; 2-D latitude/longitude).
+- **Analyses**: the append dimension is ``time``, no ``lead_times`` (one implicit lead 0);
+  partitions are valid times. Key templates still receive the partition time as ``init``.
 """
 
 from __future__ import annotations
@@ -43,13 +39,23 @@ from functools import cached_property
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+
+from vidx_pipeline.grib_header import GridHeader
 
 
 class FrozenModel(BaseModel):
     """Immutable, strict-field base for every spec and config model."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Label = int | float | str
+"""A coordinate label of a non-grid dimension: lead hours, member number, level value."""
+
+LEAD_TIME = "lead_time"
+ENSEMBLE_MEMBER = "ensemble_member"
+SOURCE_FILE = "source_file"
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,24 +77,57 @@ class ObjectStoreSpec(FrozenModel):
         return f"s3://{self.bucket}/"
 
 
-class SourceLayout(FrozenModel):
-    """Key templates of the producer's data and index objects."""
+class SourceFileKind(FrozenModel):
+    """One kind of file the producer writes per step (e.g. GEFS ``pgrb2a`` and ``pgrb2b``)."""
 
-    store: ObjectStoreSpec
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     data_key: str
-    index_format: Literal["wgrib2_idx", "ecmwf_index", "none"]
+    index_format: str = Field(
+        description="Name of the index format in vidx_pipeline.index_formats: 'wgrib2_idx', "
+        "'ecmwf_index', or 'none' (no index: the whole object is one chunk)."
+    )
     index_key: str | None = Field(
         None, description="Template of the index object; None when the data has no index."
     )
-    object_compression: Literal["none", "bz2"] = "none"
+    compression: Literal["none", "bz2"] = "none"
 
     @model_validator(mode="after")
-    def _index_key_matches_format(self) -> SourceLayout:
+    def _index_key_matches_format(self) -> SourceFileKind:
         if (self.index_format == "none") != (self.index_key is None):
             raise ValueError(
-                f"index_format={self.index_format!r} and index_key={self.index_key!r} disagree"
+                f"file kind {self.name!r}: index_format={self.index_format!r} and "
+                f"index_key={self.index_key!r} disagree"
             )
         return self
+
+    @property
+    def per_member(self) -> bool:
+        """Whether there is one file per ensemble member (its keys name the member)."""
+        return "{member}" in self.data_key
+
+
+class SourceLayout(FrozenModel):
+    """The producer's store, the kinds of file it writes for each step, and its GRIB centre."""
+
+    store: ObjectStoreSpec
+    files: tuple[SourceFileKind, ...] = Field(min_length=1)
+    centre: int = Field(description="GRIB originating centre of every message (7 = NCEP).")
+
+    @model_validator(mode="after")
+    def _unique_kinds(self) -> SourceLayout:
+        names = [kind.name for kind in self.files]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate source file kinds: {names}")
+        return self
+
+    def kind(self, name: str | None) -> SourceFileKind:
+        """The file kind called ``name`` (None: the first)."""
+        if name is None:
+            return self.files[0]
+        for kind in self.files:
+            if kind.name == name:
+                return kind
+        raise KeyError(f"no source file kind {name!r}; known: {[k.name for k in self.files]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,28 +202,6 @@ class LeadTimeSchedule(FrozenModel):
             raise ValueError(f"lead time {lead_hours} h is not in the schedule") from None
 
 
-class RegularLatLonGrid(FrozenModel):
-    """A regular latitude-longitude grid in the producer's scan order (row 0 = first latitude)."""
-
-    kind: Literal["regular_ll"] = "regular_ll"
-    nlat: int = Field(gt=0)
-    nlon: int = Field(gt=0)
-    lat_first: float
-    lat_last: float
-    lon_first: float
-    lon_last: float
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.nlat, self.nlon)
-
-    def latitudes(self) -> np.ndarray:
-        return np.linspace(self.lat_first, self.lat_last, self.nlat)
-
-    def longitudes(self) -> np.ndarray:
-        return np.linspace(self.lon_first, self.lon_last, self.nlon)
-
-
 class EnsembleSpec(FrozenModel):
     """Ensemble members: their coordinate values and their labels in key templates."""
 
@@ -198,12 +215,167 @@ class EnsembleSpec(FrozenModel):
         return self
 
 
+class LevelDimension(FrozenModel):
+    """A vertical dimension shared by the variables of one level type (isobaric, sigma, ...).
+
+    ``values`` is the coordinate (numbers, or text labels for layers such as ``"0.44-1"``);
+    ``source_labels`` is how the producer writes each value in its index, in the same order.
+    A variable on this dimension expects only its own levels; the others read as NaN.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    values: tuple[float, ...] | tuple[str, ...] = Field(min_length=1)
+    source_labels: tuple[str, ...]
+    units: str
+    long_name: str
+    standard_name: str | None = None
+    positive: Literal["up", "down"] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LevelDimension:
+        if len(self.values) != len(self.source_labels):
+            raise ValueError(f"{self.name}: values and source_labels differ in length")
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"{self.name}: duplicate level values")
+        return self
+
+    def attrs(self) -> dict[str, str]:
+        attrs = {"units": self.units, "long_name": self.long_name}
+        if self.standard_name:
+            attrs["standard_name"] = self.standard_name
+        if self.positive:
+            attrs["positive"] = self.positive
+        return attrs
+
+    def value_of(self, source_label: str) -> float | str:
+        return self.values[self.source_labels.index(source_label)]
+
+
 # --------------------------------------------------------------------------------------------
-# Variables and how each is found in an index
+# Grids: each owns its dimensions, coordinates and how a message's grid is checked against it
+
+
+class RegularLatLonGrid(FrozenModel):
+    """A regular latitude-longitude grid in the producer's scan order (row 0 = first latitude)."""
+
+    kind: Literal["regular_ll"] = "regular_ll"
+    nlat: int = Field(gt=0)
+    nlon: int = Field(gt=0)
+    lat_first: float
+    lat_last: float
+    lon_first: float
+    lon_last: float
+
+    @property
+    def dims(self) -> tuple[str, str]:
+        return ("latitude", "longitude")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.nlat, self.nlon)
+
+    def latitudes(self) -> np.ndarray:
+        return np.linspace(self.lat_first, self.lat_last, self.nlat)
+
+    def longitudes(self) -> np.ndarray:
+        return np.linspace(self.lon_first, self.lon_last, self.nlon)
+
+    def coordinates(self) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
+        """Coordinate name -> (dims, values, CF attrs)."""
+        return {
+            "latitude": (("latitude",), self.latitudes(), _LATITUDE_ATTRS),
+            "longitude": (("longitude",), self.longitudes(), _LONGITUDE_ATTRS),
+        }
+
+    def header_problems(self, grid: GridHeader) -> list[str]:
+        """How a message's grid (section 3) differs from this one; empty when it is this one."""
+        if grid.template != 0:
+            return [f"grid template 3.{grid.template}, expected 3.0 (regular lat/lon)"]
+        problems = []
+        if (grid.nj, grid.ni) != self.shape:
+            problems.append(f"grid {grid.ni} x {grid.nj}, expected {self.nlon} x {self.nlat}")
+        corners = (grid.first_latitude, grid.first_longitude, grid.last_latitude)
+        expected = (self.lat_first, self.lon_first % 360, self.lat_last)
+        if any(c is None or abs(c - e) > 1e-3 for c, e in zip(corners, expected, strict=True)):
+            problems.append(f"first/last points {corners}, expected {expected} (lat1, lon1, lat2)")
+        return problems
+
+
+class LambertConformalGrid(FrozenModel):
+    """A Lambert conformal grid (GRIB template 3.30) in storage order: dims ``y``, ``x`` and
+    2-D ``latitude``/``longitude`` computed from the projection parameters."""
+
+    kind: Literal["lambert_conformal"] = "lambert_conformal"
+    nx: int = Field(gt=0)
+    ny: int = Field(gt=0)
+    first_latitude: float
+    first_longitude: float
+    lov: float
+    latin1: float
+    latin2: float
+    dx_metres: float
+    dy_metres: float
+    earth_radius_metres: float = 6371229.0
+    scanning_mode: int = 64
+
+    @property
+    def dims(self) -> tuple[str, str]:
+        return ("y", "x")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.ny, self.nx)
+
+    def coordinates(self) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
+        from vidx_pipeline.projections import lambert_conformal_coordinates
+
+        latitude, longitude = lambert_conformal_coordinates(
+            nx=self.nx,
+            ny=self.ny,
+            first_latitude=self.first_latitude,
+            first_longitude=self.first_longitude,
+            lov=self.lov,
+            latin1=self.latin1,
+            latin2=self.latin2,
+            dx_metres=self.dx_metres,
+            dy_metres=self.dy_metres,
+            earth_radius_metres=self.earth_radius_metres,
+            scanning_mode=self.scanning_mode,
+        )
+        return {
+            "latitude": (("y", "x"), latitude, _LATITUDE_ATTRS),
+            "longitude": (("y", "x"), longitude, _LONGITUDE_ATTRS),
+        }
+
+    def header_problems(self, grid: GridHeader) -> list[str]:
+        if grid.template != 30:
+            return [f"grid template 3.{grid.template}, expected 3.30 (Lambert conformal)"]
+        problems = []
+        if (grid.nj, grid.ni) != self.shape:
+            problems.append(f"grid {grid.ni} x {grid.nj}, expected {self.nx} x {self.ny}")
+        got = (grid.first_latitude, grid.first_longitude, grid.lov)
+        expected = (self.first_latitude, self.first_longitude % 360, self.lov % 360)
+        if any(g is None or abs(g - e) > 1e-3 for g, e in zip(got, expected, strict=True)):
+            problems.append(f"first point / LoV {got}, expected {expected}")
+        return problems
+
+
+_LATITUDE_ATTRS = {"units": "degrees_north", "standard_name": "latitude", "long_name": "latitude"}
+_LONGITUDE_ATTRS = {
+    "units": "degrees_east",
+    "standard_name": "longitude",
+    "long_name": "longitude",
+}
+
+Grid = Annotated[RegularLatLonGrid | LambertConformalGrid, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------------------------
+# Variables
 
 
 class InstantWindow(FrozenModel):
-    """An instantaneous field: present at every lead, the analysis at lead 0."""
+    """An instantaneous field."""
 
     kind: Literal["instant"] = "instant"
 
@@ -230,32 +402,11 @@ class StatisticalWindow(FrozenModel):
 WindowRule = Annotated[InstantWindow | StatisticalWindow, Field(discriminator="kind")]
 
 
-class Wgrib2Match(FrozenModel):
-    """Find a message in a wgrib2 ``.idx`` by element, level text and the lead's window text."""
+class IndexMatch(FrozenModel):
+    """Base of a provider's rule for finding a variable's messages in an index. Providers
+    subclass it (e.g. ``vidx_pipeline.providers.noaa.Wgrib2Match``); only they read it."""
 
-    kind: Literal["wgrib2"] = "wgrib2"
-    element: str
-    level: str
-    window: WindowRule = InstantWindow()
-
-
-class MarsKeysMatch(FrozenModel):
-    """Find a message in an ECMWF ``.index`` by MARS keys (param, levtype, levelist)."""
-
-    kind: Literal["mars"] = "mars"
-    param: str
-    levtype: str
-    levelist: str | None = None
-
-
-class WholeObjectMatch(FrozenModel):
-    """No index: the variable's own object (``data_key`` template) is the chunk."""
-
-    kind: Literal["whole_object"] = "whole_object"
-    data_key: str
-
-
-IndexMatch = Annotated[Wgrib2Match | MarsKeysMatch | WholeObjectMatch, Field(discriminator="kind")]
+    kind: str
 
 
 class VariableAttrs(FrozenModel):
@@ -274,10 +425,44 @@ class VariableAttrs(FrozenModel):
 
 
 class VariableSpec(FrozenModel):
+    """One variable: one GRIB message per chunk, at every expected (lead, [member], [level]).
+
+    Expected presence: nothing at lead 0 for a statistical window or where
+    ``expected_at_lead_zero`` is false; on a level dimension, ``levels`` (coordinate values)
+    at leads > 0 and ``levels_at_lead_zero`` (default: the same) at lead 0.
+    """
+
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     attrs: VariableAttrs
-    match: IndexMatch
+    match: SerializeAsAny[IndexMatch]
+    window: WindowRule = InstantWindow()
+    expected_at_lead_zero: bool = True
+    level_dimension: str | None = None
+    levels: tuple[float, ...] | tuple[str, ...] = ()
+    levels_at_lead_zero: tuple[float, ...] | tuple[str, ...] | None = None
+    source_file: str | None = Field(
+        None, description="Name of the source file kind holding it (None: the first)."
+    )
     dtype: Literal["float32", "float64"] = "float32"
+
+    @model_validator(mode="after")
+    def _levels_with_dimension(self) -> VariableSpec:
+        if (self.level_dimension is None) != (not self.levels):
+            raise ValueError(f"{self.name}: levels go with a level_dimension, and only then")
+        return self
+
+    def expected_levels(self, lead_hours: int) -> tuple[Label | None, ...]:
+        """Level values expected at ``lead_hours`` (``(None,)``: expected, no level dimension;
+        ``()``: not expected at this lead)."""
+        if lead_hours == 0 and (
+            not self.expected_at_lead_zero or isinstance(self.window, StatisticalWindow)
+        ):
+            return ()
+        if self.level_dimension is None:
+            return (None,)
+        if lead_hours == 0 and self.levels_at_lead_zero is not None:
+            return self.levels_at_lead_zero
+        return self.levels
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,6 +474,11 @@ class PublicationSchedule(FrozenModel):
 
     first_file_after: dt.timedelta = Field(description="Typical delay to the first file.")
     last_file_after: dt.timedelta = Field(description="Latest delay to the last file.")
+    poll_ahead: dt.timedelta = Field(
+        dt.timedelta(minutes=2),
+        description="How long before the first file is due an operational run starts polling, "
+        "so that the first file of a cycle is as quick to read as the others.",
+    )
 
 
 class DatasetSpec(FrozenModel):
@@ -298,13 +488,14 @@ class DatasetSpec(FrozenModel):
     name: str
     description: str
     attribution: str
+    provider: str = Field(description="Name of the provider in vidx_pipeline.providers.")
     append_dimension: AppendDimension
     lead_times: LeadTimeSchedule | None
-    grid: RegularLatLonGrid
+    grid: Grid
     ensemble: EnsembleSpec | None = None
+    levels: tuple[LevelDimension, ...] = ()
     variables: tuple[VariableSpec, ...]
     source: SourceLayout
-    partitioning: Literal["init_time", "valid_time"] = "init_time"
     publication: PublicationSchedule
     manifest_split_size: int = Field(
         1, gt=0, description="Append-dimension steps per manifest split of each variable."
@@ -319,35 +510,90 @@ class DatasetSpec(FrozenModel):
     def _consistent(self) -> DatasetSpec:
         names = [v.name for v in self.variables]
         if len(names) != len(set(names)):
-            raise ValueError(f"{self.dataset_id}: duplicate variable names")
-        if (self.partitioning == "valid_time") != (self.append_dimension.name == "time"):
-            raise ValueError(
-                f"{self.dataset_id}: valid-time partitioning goes with a 'time' append dimension"
-            )
-        if self.ensemble is None and "{member}" in self.source.data_key:
-            raise ValueError(f"{self.dataset_id}: data_key uses {{member}} but has no ensemble")
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"{self.dataset_id}: duplicate variable names {duplicates}")
+        reserved = {*self.grid.dims, *self.non_grid_dims, "valid_time", "ingested"}
+        if clash := reserved & set(names):
+            raise ValueError(f"{self.dataset_id}: variable names {sorted(clash)} are reserved")
+        level_names = {level.name for level in self.levels}
+        for kind in self.source.files:
+            if kind.per_member and self.ensemble is None:
+                raise ValueError(
+                    f"{self.dataset_id}: file kind {kind.name!r} uses {{member}} but the "
+                    "dataset has no ensemble"
+                )
+        kinds = {kind.name for kind in self.source.files}
+        for variable in self.variables:
+            if variable.source_file is not None and variable.source_file not in kinds:
+                raise ValueError(
+                    f"{self.dataset_id}: {variable.name} names no source file kind "
+                    f"{variable.source_file!r}; known: {sorted(kinds)}"
+                )
+            if variable.level_dimension is None:
+                continue
+            if variable.level_dimension not in level_names:
+                raise ValueError(
+                    f"{self.dataset_id}: {variable.name} is on undeclared level dimension "
+                    f"{variable.level_dimension!r}"
+                )
+            values = set(self.level(variable.level_dimension).values)
+            wanted = {*variable.levels, *(variable.levels_at_lead_zero or ())}
+            if unknown := wanted - values:
+                raise ValueError(
+                    f"{self.dataset_id}: {variable.name} expects levels {sorted(map(str, unknown))}"
+                    f" not on {variable.level_dimension}"
+                )
         return self
+
+    @property
+    def partitioning(self) -> Literal["init_time", "valid_time"]:
+        """Partitions are init times, or valid times for an analysis (append dim ``time``)."""
+        return "valid_time" if self.append_dimension.name == "time" else "init_time"
 
     @property
     def lead_hours(self) -> tuple[int, ...]:
         return self.lead_times.hours if self.lead_times is not None else (0,)
 
     @property
-    def dims(self) -> tuple[str, ...]:
+    def non_grid_dims(self) -> tuple[str, ...]:
+        """Append, lead and ensemble dims: those every variable has before its level and grid."""
         dims: list[str] = [self.append_dimension.name]
         if self.lead_times is not None:
-            dims.append("lead_time")
+            dims.append(LEAD_TIME)
         if self.ensemble is not None:
-            dims.append("ensemble_member")
-        return (*dims, "latitude", "longitude")
+            dims.append(ENSEMBLE_MEMBER)
+        return tuple(dims)
+
+    def variable_dims(self, variable: VariableSpec) -> tuple[str, ...]:
+        level = (variable.level_dimension,) if variable.level_dimension else ()
+        return (*self.non_grid_dims, *level, *self.grid.dims)
+
+    def chunk_shape(self, variable: VariableSpec) -> tuple[int, ...]:
+        """One chunk is one GRIB message: a single step of every non-grid dimension."""
+        return (*(1 for _ in self.variable_dims(variable)[:-2]), *self.grid.shape)
 
     @property
-    def chunk_shape(self) -> tuple[int, ...]:
-        """One chunk is one GRIB message: a single step of every non-grid dimension."""
-        return (*(1 for _ in self.dims[:-2]), *self.grid.shape)
+    def progress_dims(self) -> tuple[str, ...]:
+        """Dims of the ``ingested`` progress flags: one flag per expected source file."""
+        dims = list(self.non_grid_dims)
+        if ENSEMBLE_MEMBER in dims and not any(k.per_member for k in self.source.files):
+            dims.remove(ENSEMBLE_MEMBER)  # one file holds every member
+        if len(self.source.files) > 1:
+            dims.append(SOURCE_FILE)
+        return tuple(dims)
+
+    def level(self, name: str) -> LevelDimension:
+        for level in self.levels:
+            if level.name == name:
+                return level
+        raise KeyError(f"{self.dataset_id} has no level dimension {name!r}")
 
     def variable(self, name: str) -> VariableSpec:
         for variable in self.variables:
             if variable.name == name:
                 return variable
         raise KeyError(f"{self.dataset_id} has no variable {name!r}")
+
+    def variables_in(self, file_kind: str) -> tuple[VariableSpec, ...]:
+        """The variables found in files of kind ``file_kind``."""
+        return tuple(v for v in self.variables if self.source.kind(v.source_file).name == file_kind)

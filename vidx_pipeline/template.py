@@ -1,14 +1,16 @@
 """The Zarr template of a dataset: arrays, coordinates, CF metadata, and how the append
 dimension grows.
 
-Layout written by :func:`write_template` (GFS shown; an ensemble adds ``ensemble_member``):
+Layout written by :func:`write_template`:
 
-- one array per variable, dims ``(init_time, lead_time, latitude, longitude)``, float32 with NaN
-  fill, serializer ``gribberish`` (``var`` set), no compressor, no shards; one chunk = one GRIB
-  message = one ref;
-- ``init_time`` (int64 seconds since the epoch, one chunk), ``lead_time``, ``latitude``,
-  ``longitude`` dimension coordinates; ``valid_time`` and ``ingested`` (whether a lead's refs are
-  committed: the per-init progress) as 2-D coordinates chunked one init per chunk, so that
+- one array per variable, dims ``(append, [lead_time], [ensemble_member], [level], *grid dims)``
+  (the grid's: ``latitude, longitude`` or ``y, x``), float32 with NaN fill, serializer
+  ``gribberish`` (``var`` set), preceded by a bz2 codec for bz2-compressed source objects, no
+  shards; one chunk = one GRIB message = one ref;
+- the append dimension (int64 seconds since the epoch, one chunk), ``lead_time``,
+  ``ensemble_member``, level dimensions and the grid's coordinates (2-D latitude/longitude on a
+  projected grid); ``valid_time`` (append x lead) and ``ingested`` (one flag per expected source
+  file: the per-partition progress) as coordinates chunked one append step per chunk, so that
   partitions write disjoint chunks.
 
 The append dimension starts empty and :func:`grow_append_dimension` extends it to the newest
@@ -25,13 +27,14 @@ import pandas as pd
 import xarray as xr
 import zarr
 from gribberish.zarr import GribberishCodec
+from zarr.abc.codec import BytesBytesCodec
 from zarr.abc.store import Store
-from zarr.codecs.numcodecs import Delta
+from zarr.codecs.numcodecs import BZ2, Delta
 
-from vidx_pipeline.spec import DatasetSpec
+from vidx_pipeline.progress import PROGRESS_ARRAY
+from vidx_pipeline.spec import ENSEMBLE_MEMBER, LEAD_TIME, SOURCE_FILE, DatasetSpec
 
 TIME_UNITS = "seconds since 1970-01-01 00:00:00"
-PROGRESS_ARRAY = "ingested"
 VALID_TIME_ARRAY = "valid_time"
 # The init_time coordinate is read whole by every reader: keep it in one chunk.
 APPEND_COORD_CHUNK = 1 << 20
@@ -45,40 +48,27 @@ def epoch_seconds(value: dt.datetime) -> int:
     return int((value - _EPOCH).total_seconds())
 
 
-def _progress_dims(spec: DatasetSpec) -> tuple[str, ...]:
-    return spec.dims[:-2]
-
-
 def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str, object]]]:
     """The empty (zero-length append dimension) dataset and its Zarr encodings."""
     append = spec.append_dimension.name
-    nlat, nlon = spec.grid.shape
-    leading = spec.dims[:-2]
-    leading_shape = tuple(0 if dim == append else _dim_size(spec, dim) for dim in leading)
-    progress_chunks = tuple(1 if dim == append else _dim_size(spec, dim) for dim in leading)
+    progress_dims = spec.progress_dims
+    progress_shape = tuple(0 if d == append else _dim_size(spec, d) for d in progress_dims)
+    progress_chunks = tuple(1 if d == append else _dim_size(spec, d) for d in progress_dims)
 
     coords: dict[str, object] = {
         append: (append, np.array([], "datetime64[ns]"), _append_attrs(spec)),
-        "latitude": (
-            "latitude",
-            spec.grid.latitudes(),
-            {"units": "degrees_north", "standard_name": "latitude", "long_name": "latitude"},
-        ),
-        "longitude": (
-            "longitude",
-            spec.grid.longitudes(),
-            {"units": "degrees_east", "standard_name": "longitude", "long_name": "longitude"},
-        ),
         PROGRESS_ARRAY: (
-            leading,
-            np.zeros(leading_shape, bool),
+            progress_dims,
+            np.zeros(progress_shape, bool),
             {
-                "long_name": "whether this step's refs are committed",
-                "comment": "Per-partition ingest progress, written in the same "
-                "commit as the refs it describes.",
+                "long_name": "whether this source file's refs are committed",
+                "comment": "Per-partition ingest progress, one flag per expected source file, "
+                "written in the same commit as the refs it describes.",
             },
         ),
     }
+    for name, (dims, values, attrs) in spec.grid.coordinates().items():
+        coords[name] = (dims, values, attrs)
     encoding: dict[str, dict[str, object]] = {
         append: {
             "units": TIME_UNITS,
@@ -90,14 +80,14 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
         PROGRESS_ARRAY: {"chunks": progress_chunks},
     }
     if spec.lead_times is not None:
-        coords["lead_time"] = (
-            "lead_time",
+        coords[LEAD_TIME] = (
+            LEAD_TIME,
             pd.to_timedelta(spec.lead_hours, unit="h"),
             {"standard_name": "forecast_period", "long_name": "lead time"},
         )
-        encoding["lead_time"] = {"units": "seconds", "dtype": "int64"}
+        encoding[LEAD_TIME] = {"units": "seconds", "dtype": "int64"}
         coords[VALID_TIME_ARRAY] = (
-            (append, "lead_time"),
+            (append, LEAD_TIME),
             np.empty((0, len(spec.lead_hours)), "datetime64[ns]"),
             {"standard_name": "time", "long_name": "valid time"},
         )
@@ -109,23 +99,34 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             "filters": [_time_delta()],
         }
     if spec.ensemble is not None:
-        coords["ensemble_member"] = (
-            "ensemble_member",
+        coords[ENSEMBLE_MEMBER] = (
+            ENSEMBLE_MEMBER,
             np.array(spec.ensemble.members),
-            {"long_name": "ensemble member"},
+            {"long_name": "ensemble member", "standard_name": "realization"},
         )
+    if SOURCE_FILE in progress_dims:
+        coords[SOURCE_FILE] = (
+            SOURCE_FILE,
+            np.array([kind.name for kind in spec.source.files]),
+            {"long_name": "kind of source file"},
+        )
+    for level in spec.levels:
+        coords[level.name] = (level.name, np.array(level.values), level.attrs())
 
     data_vars = {}
     for variable in spec.variables:
+        dims = spec.variable_dims(variable)
+        shape = tuple(0 if d == append else _dim_size(spec, d) for d in dims)
         data_vars[variable.name] = (
-            spec.dims,
-            np.empty((*leading_shape, nlat, nlon), variable.dtype),
+            dims,
+            np.empty(shape, variable.dtype),
             variable.attrs.cf(),
         )
+        kind = spec.source.kind(variable.source_file)
         encoding[variable.name] = {
             "serializer": GribberishCodec(var=variable.name),
-            "compressors": None,
-            "chunks": spec.chunk_shape,
+            "compressors": _object_codecs(kind.compression),
+            "chunks": spec.chunk_shape(variable),
             "_FillValue": np.nan,
         }
     attrs = {
@@ -137,6 +138,16 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
         "source_bucket": spec.source.store.url_prefix,
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
+
+
+def _object_codecs(compression: str) -> list[BytesBytesCodec] | None:
+    """Bytes-to-bytes codecs undoing the object's compression before the GRIB decode."""
+    match compression:
+        case "none":
+            return None
+        case "bz2":
+            return [BZ2(level=9)]
+    raise ValueError(f"unknown object compression {compression!r}")
 
 
 def _time_delta() -> Delta:
@@ -152,17 +163,16 @@ def _append_attrs(spec: DatasetSpec) -> dict[str, str]:
 
 
 def _dim_size(spec: DatasetSpec, dim: str) -> int:
-    match dim:
-        case "lead_time":
-            return len(spec.lead_hours)
-        case "ensemble_member":
-            assert spec.ensemble is not None
-            return len(spec.ensemble.members)
-        case "latitude":
-            return spec.grid.nlat
-        case "longitude":
-            return spec.grid.nlon
-    raise ValueError(f"{dim} has no fixed size")
+    if dim == LEAD_TIME:
+        return len(spec.lead_hours)
+    if dim == ENSEMBLE_MEMBER:
+        assert spec.ensemble is not None
+        return len(spec.ensemble.members)
+    if dim == SOURCE_FILE:
+        return len(spec.source.files)
+    if dim in spec.grid.dims:
+        return spec.grid.shape[spec.grid.dims.index(dim)]
+    return len(spec.level(dim).values)
 
 
 def write_template(spec: DatasetSpec, store: Store) -> None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import icechunk
 
-from vidx_pipeline.ingest import ingested_steps
-from vidx_pipeline.matching import expected_texts
+from vidx_pipeline.progress import ingested_row
+from vidx_pipeline.refs import ChunkLocator, expected_slots
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import expected_files
 
@@ -30,71 +30,73 @@ class CompletenessReport:
 
 
 @dataclass(frozen=True)
-class _StepRef:
-    """One (file, variable) of a partition as the committed repository holds it."""
+class _SlotState:
+    """One expected chunk of a partition as the committed repository holds it."""
 
-    label: str  # variable@fLLL
-    flagged: bool  # the file's step is marked ingested
-    expected: bool  # the producer writes this variable at this lead
+    label: str  # e.g. "temperature_isobaric isobaric_level=500.0 f007"
+    flagged: bool  # its file is marked ingested
     has_ref: bool
 
 
-def _step_refs(repository: DatasetRepository, partition_time: dt.datetime) -> list[_StepRef]:
-    """Every (expected file, variable) of the partition with its progress flag and whether a
-    virtual ref exists; empty if the append dimension does not reach the partition."""
+def _slot_states(
+    repository: DatasetRepository, partition_time: dt.datetime
+) -> tuple[int, list[_SlotState]]:
+    """(files flagged, every expected chunk of every expected file with its flag and whether a
+    virtual ref exists); (0, []) if the append dimension does not reach the partition."""
     spec = repository.spec
     position = spec.append_dimension.index_of(partition_time)
-    row = ingested_steps(repository, position)
+    row = ingested_row(repository, position)
     if row is None:
-        return []
+        return 0, []
     session = repository.readonly_session()
-    steps = []
+    locator = ChunkLocator(spec)
+    wanted: list[tuple[str, bool, str, list[int]]] = []
+    flagged_files = 0
     for file in expected_files(spec, partition_time):
-        wanted = expected_texts(spec, file.lead_hours)
-        coords = [position, *file.step_tail, 0, 0]
-        for variable in spec.variables:
-            chunk_type = session.chunk_type(f"/{variable.name}", coords)
-            steps.append(
-                _StepRef(
-                    label=f"{variable.name}@f{file.lead_hours:03d}",
-                    flagged=bool(row[file.step_tail]),
-                    expected=variable.name in wanted,
-                    has_ref=chunk_type == icechunk.ChunkType.virtual,
-                )
-            )
-    return steps
+        flagged = bool(row[file.progress_index])
+        flagged_files += flagged
+        for (variable, index), label in expected_slots(spec, locator, file).items():
+            wanted.append((label, flagged, variable, [position, *index, 0, 0]))
+
+    # One synchronous lookup per chunk (a few microseconds each, far cheaper than as many
+    # coroutines or than listing an array's chunks across its whole history).
+    virtual = icechunk.ChunkType.virtual
+    states = [
+        _SlotState(label, flagged, session.chunk_type(f"/{variable}", coords) == virtual)
+        for label, flagged, variable, coords in wanted
+    ]
+    return flagged_files, states
 
 
 def check_partition_complete(
     repository: DatasetRepository, partition_time: dt.datetime
 ) -> CompletenessReport:
-    """Every expected file ingested, and for each, a virtual ref for every variable the producer
-    writes at that lead."""
+    """Every expected file ingested, and for each, a virtual ref for every chunk the producer
+    writes in it (each variable at each level expected at that lead, for each member)."""
     spec = repository.spec
-    files = expected_files(spec, partition_time)
-    report = CompletenessReport(partition_time, files_expected=len(files))
-    steps = _step_refs(repository, partition_time)
-    # Each file contributes one step per variable.
-    report.files_ingested = sum(s.flagged for s in steps) // len(spec.variables)
-    for step in steps:
-        if step.flagged and step.expected:
+    report = CompletenessReport(
+        partition_time, files_expected=len(expected_files(spec, partition_time))
+    )
+    report.files_ingested, states = _slot_states(repository, partition_time)
+    for state in states:
+        if state.flagged:
             report.refs_expected += 1
-            if step.has_ref:
+            if state.has_ref:
                 report.refs_found += 1
             else:
-                report.absent_refs.append(step.label)
+                report.absent_refs.append(state.label)
     return report
 
 
 def partial_commit_problems(
     repository: DatasetRepository, partition_time: dt.datetime
 ) -> list[str]:
-    """Evidence of a partially visible commit in a partition: a step flagged ingested without
-    all its refs, or a ref for a step not flagged. Empty when the partition is consistent."""
+    """Evidence of a partially visible commit in a partition: a file flagged ingested without
+    all its refs, or a ref of a file not flagged. Empty when the partition is consistent."""
     problems = []
-    for step in _step_refs(repository, partition_time):
-        if step.flagged and step.expected and not step.has_ref:
-            problems.append(f"{step.label}: flagged, no ref")
-        if step.has_ref and not step.flagged:
-            problems.append(f"{step.label}: ref, not flagged")
+    for state in _slot_states(repository, partition_time)[1]:
+        if state.flagged and not state.has_ref:
+            problems.append(f"{state.label}: flagged, no ref")
+        if state.has_ref and not state.flagged:
+            problems.append(f"{state.label}: ref, not flagged")
     return problems

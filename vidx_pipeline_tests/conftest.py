@@ -8,14 +8,15 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.offline.gfs_archive import (
+from vidx_offline.gfs_archive import (
     GFS_BUCKET,
     GfsArchiveConfig,
     GfsFile,
     render_gfs_file,
     write_gfs_archive,
 )
-from vidx_pipeline.offline.s3_server import LocalS3, running_s3_server
+from vidx_offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.orchestration.resources import ENV_DEFAULTS
 from vidx_pipeline.providers.noaa import wgrib2_fields
 from vidx_pipeline.spec import (
     DatasetSpec,
@@ -85,7 +86,8 @@ def local_s3() -> Iterator[LocalS3]:
 
 @pytest.fixture
 def s3_env(local_s3: LocalS3, monkeypatch: pytest.MonkeyPatch) -> LocalS3:
-    for key, value in local_s3.env().items():
+    """The code location's environment: local defaults, sources on the loopback S3 API."""
+    for key, value in {**ENV_DEFAULTS, **local_s3.env()}.items():
         monkeypatch.setenv(key, value)
     return local_s3
 

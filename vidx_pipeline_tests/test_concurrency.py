@@ -4,17 +4,18 @@ local directory: every commit lands, and the result equals running them one afte
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
+from pathlib import Path
 
 import pytest
 
-from vidx_pipeline.ingest import IngestSettings, ingest_partition
-from vidx_pipeline.offline.s3_server import LocalS3
+from vidx_offline.s3_server import LocalS3
+from vidx_pipeline.ingest import ingest_partition
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
+from vidx_pipeline.validation import check_partition_complete, partial_commit_problems
 from vidx_pipeline_tests.conftest import small_gfs_spec, write_archive
-from vidx_pipeline_tests.refs_snapshot import repository_contents
-from vidx_pipeline_tests.workers import report_ingest
+from vidx_pipeline_tests.refs_snapshot import contents_differences, repository_contents
+from vidx_pipeline_tests.workers import WriterJob, run_concurrently
 
 SPEC = small_gfs_spec(lead_hours=(0, 1, 2, 3))
 WRITERS = 8
@@ -23,6 +24,7 @@ PARTITIONS = [
     dt.datetime(2025, 9, 1, tzinfo=dt.UTC) + dt.timedelta(hours=6 * i)
     for i in (5, 0, 7, 2, 6, 1, 4, 3)
 ]
+BUCKET = "vidx-concurrency"
 
 
 @pytest.fixture(scope="module")
@@ -31,69 +33,65 @@ def published(local_s3: LocalS3) -> list[dt.datetime]:
     return PARTITIONS
 
 
-def _sequential(tmp_path, s3: LocalS3):
+@pytest.fixture(scope="module")
+def sequential(
+    tmp_path_factory: pytest.TempPathFactory, local_s3: LocalS3, published: list[dt.datetime]
+) -> dict[str, object]:
+    """What ingesting the partitions one after another, in one process, commits."""
+    root = tmp_path_factory.mktemp("sequential")
     repo = open_repository(
-        SPEC,
-        RepositorySettings(local_root=str(tmp_path / "sequential")),
-        source_endpoint=s3.endpoint,
+        SPEC, RepositorySettings(local_root=str(root)), source_endpoint=local_s3.endpoint
     )
-    store = open_source_store(SPEC.source.store, s3.endpoint)
-    for when in sorted(PARTITIONS):
+    store = open_source_store(SPEC.source.store, local_s3.endpoint)
+    for when in sorted(published):
         ingest_partition(SPEC, repo, store, when)
-    return repository_contents(repo, PARTITIONS)
+    return repository_contents(repo, published)
 
 
+def _settings(kind: str, tmp_path: Path, s3: LocalS3) -> RepositorySettings:
+    if kind == "s3":
+        s3.create_bucket(BUCKET)
+        return RepositorySettings(
+            kind="s3", bucket=BUCKET, prefix=f"run-{tmp_path.name}", endpoint=s3.endpoint
+        )
+    return RepositorySettings(local_root=str(tmp_path / "concurrent"))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["s3", "local"])
 def test_eight_concurrent_writers_all_land(
-    tmp_path, local_s3: LocalS3, s3_env: LocalS3, published: list[dt.datetime], kind: str
+    tmp_path: Path,
+    s3_env: LocalS3,
+    published: list[dt.datetime],
+    sequential: dict[str, object],
+    kind: str,
 ) -> None:
-    if kind == "s3":
-        local_s3.create_bucket("vidx-concurrency")
-        settings = RepositorySettings(
-            kind="s3",
-            bucket="vidx-concurrency",
-            prefix=f"run-{tmp_path.name}",
-            endpoint=local_s3.endpoint,
-        )
-    else:
-        settings = RepositorySettings(local_root=str(tmp_path / "concurrent"))
-    repo = open_repository(SPEC, settings, source_endpoint=local_s3.endpoint)  # creates it
-    before = len(list(repo.repo.ancestry(branch="main")))
+    settings = _settings(kind, tmp_path, s3_env)
+    repo = open_repository(SPEC, settings, source_endpoint=s3_env.endpoint)  # creates it
+    before = [snapshot.id for snapshot in repo.repo.ancestry(branch="main")]
 
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(WRITERS)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=report_ingest,
-            args=(
-                results,
-                SPEC.model_dump_json(),
-                settings.model_dump_json(),
-                local_s3.endpoint,
-                [when.isoformat()],
-                IngestSettings().model_dump_json(),
-                local_s3.env(),
-                barrier,
-            ),
-        )
-        for when in PARTITIONS
+    jobs = [
+        WriterJob(SPEC, settings, s3_env.endpoint, [when], env=s3_env.env()) for when in published
     ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=240) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-        assert process.exitcode == 0
-    assert not any(isinstance(outcome, str) for outcome in outcomes), outcomes
+    outcomes = run_concurrently(jobs)
 
-    attempts = [attempt for outcome in outcomes for attempt, _ in outcome]
-    snapshots = {snapshot for outcome in outcomes for _, snapshot in outcome}
-    assert None not in snapshots
-    assert len(snapshots) == WRITERS
+    # Every writer committed its own partition, once; and its commit is in the history.
+    for job, commits in zip(jobs, outcomes, strict=True):
+        assert [commit.partitions for commit in commits] == [job.partitions]
     history = list(repo.repo.ancestry(branch="main"))
-    assert len(history) == before + WRITERS, "a commit was lost"
-    assert snapshots <= {s.id for s in history}
-    # Races did happen (and were redone), or this test proved nothing about them.
-    assert sum(attempts) > WRITERS
-    assert repository_contents(repo, PARTITIONS) == _sequential(tmp_path, local_s3)
+    new, old = history[: -len(before)], history[-len(before) :]
+    assert [snapshot.id for snapshot in old] == before, "the history was rewritten"
+    assert {snapshot.id for snapshot in new} == {c.snapshot for cs in outcomes for c in cs}, (
+        "a commit was lost, or one landed that no writer made"
+    )
+    committed = sorted(p for snapshot in new for p in snapshot.metadata["partitions"])
+    assert committed == sorted(when.isoformat() for when in published)
+
+    # No partition lost anything to another writer's commit.
+    for when in published:
+        assert partial_commit_problems(repo, when) == [], when
+        report = check_partition_complete(repo, when)
+        assert report.passed, (when, report.files_ingested, report.absent_refs[:5])
+        assert report.refs_found > 0
+    actual = repository_contents(repo, published)
+    assert contents_differences(actual, sequential) == []

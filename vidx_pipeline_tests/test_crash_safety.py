@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
-from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
-from vidx_pipeline.offline.s3_server import LocalS3
+from vidx_offline.gfs_archive import GfsArchiveConfig
+from vidx_offline.publisher import CyclePublisher, render_cycle
+from vidx_offline.s3_server import LocalS3
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from vidx_pipeline.index_files import BadIndexError
+from vidx_offline.gfs_archive import GfsFile
+from vidx_offline.reference_decode import eccodes_decode
+from vidx_offline.s3_server import LocalS3
+from vidx_pipeline.index_formats.base import BadDataError, BadIndexError
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
-from vidx_pipeline.offline.gfs_archive import GfsFile
-from vidx_pipeline.offline.reference_decode import eccodes_decode
-from vidx_pipeline.offline.s3_server import LocalS3
-from vidx_pipeline.providers.noaa import wgrib2_window_text
+from vidx_pipeline.providers.noaa import level_texts, wgrib2_match, wgrib2_window_text
 from vidx_pipeline.repository import (
     DatasetRepository,
     RepositorySettings,
@@ -22,7 +22,7 @@ from vidx_pipeline.repository import (
     reader_credentials,
 )
 from vidx_pipeline.source_store import open_source_store
-from vidx_pipeline.spec import DatasetSpec, Wgrib2Match
+from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields
 
 SPEC = small_gfs_spec()
@@ -48,14 +48,12 @@ def _read(repo: DatasetRepository) -> xr.Dataset:
     return xr.open_zarr(reader.readonly_session(branch="main").store, consolidated=False)
 
 
-def _message(files: list[GfsFile], lead: int, element: str, level: str, window: str) -> bytes:
-    """The bytes the archive writer put at that line (first occurrence), from its own record."""
+def _message(files: list[GfsFile], lead: int, text: str, occurrence: int) -> bytes:
+    """The bytes the archive writer put at the ``occurrence``-th line ``text`` of the lead's
+    file, from its own record."""
     file = next(f for f in files if f.data_key.endswith(f".f{lead:03d}"))
-    info = next(
-        m
-        for m in file.messages
-        if (m.line.element, m.line.level, m.line.window) == (element, level, window)
-    )
+    infos = [m for m in file.messages if f"{m.line.element}:{m.line.level}:{m.line.window}" == text]
+    info = infos[occurrence]
     return file.data[info.offset : info.offset + info.length]
 
 
@@ -70,29 +68,41 @@ def _assert_equals_eccodes(
     spec: DatasetSpec,
     skip: set[str] = frozenset(),
 ) -> int:
+    """Every chunk of the partition equals ecCodes' decode of the message the archive wrote for
+    it (NaN where the producer writes nothing). Returns the number of messages compared."""
     compared = 0
-    for variable in spec.variables:
-        if variable.name in skip:
-            continue
-        assert isinstance(variable.match, Wgrib2Match)
-        for lead in spec.lead_hours:
-            chunk = (
-                ds[variable.name]
-                .sel(init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(lead, "h"))
-                .values
-            )
-            window = wgrib2_window_text(variable.match.window, lead)
-            if window is None:
-                assert np.isnan(chunk).all(), f"{variable.name} f{lead:03d} should be empty"
-                continue
-            expected = eccodes_decode(
-                _message(files, lead, variable.match.element, variable.match.level, window)
-            )
-            assert np.array_equal(np.isnan(chunk), np.isnan(expected)), variable.name
-            np.testing.assert_allclose(
-                chunk, expected, rtol=1e-6, equal_nan=True, err_msg=f"{variable.name} f{lead:03d}"
-            )
-            compared += 1
+    for lead in spec.lead_hours:
+        step = ds.sel(init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(lead, "h"))
+        occurrences: dict[str, int] = {}
+        for variable in spec.variables:
+            field = step[variable.name]
+            window = wgrib2_window_text(variable.window, lead)
+            levels = level_texts(spec, variable, lead) if window is not None else []
+            expected_levels = {value for _, value in levels}
+            if variable.level_dimension is not None:
+                for value in field[variable.level_dimension].values:
+                    if value not in expected_levels:
+                        assert np.isnan(field.sel({variable.level_dimension: value})).all()
+            elif not levels:
+                assert np.isnan(field.values).all(), f"{variable.name} f{lead:03d} should be empty"
+            for level_text, value in levels:
+                text = f"{wgrib2_match(variable).element}:{level_text}:{window}"
+                occurrence = occurrences.get(text, 0)
+                occurrences[text] = occurrence + 1
+                if variable.name in skip:
+                    continue
+                chunk = (
+                    field.sel({variable.level_dimension: value}).values
+                    if variable.level_dimension is not None
+                    else field.values
+                )
+                expected = eccodes_decode(_message(files, lead, text, occurrence))
+                where = f"{variable.name} {value} f{lead:03d}"
+                assert np.array_equal(np.isnan(chunk), np.isnan(expected)), where
+                np.testing.assert_allclose(
+                    chunk, expected, rtol=1e-6, equal_nan=True, err_msg=where
+                )
+                compared += 1
     return compared
 
 
@@ -159,8 +169,8 @@ def test_missing_variable_is_reported_and_shifts_nothing(
     files = publish(init, SPEC.lead_hours, fields=fields)
     repo = _repo(tmp_path, local_s3)
     result = _ingest(repo, local_s3, init)
-    assert {(m.variable, m.lead_hours) for m in result.missing} == {
-        ("dew_point_temperature_2m", lead) for lead in SPEC.lead_hours
+    assert {m.slot for m in result.missing} == {
+        f"dew_point_temperature_2m f{lead:03d}" for lead in SPEC.lead_hours
     }
     assert all(m.index_url.endswith(".idx") for m in result.missing)
     ds = _read(repo)
@@ -239,3 +249,57 @@ def test_repository_on_s3(local_s3: LocalS3, s3_env: LocalS3, publish: PublishFn
     assert result.files_ingested == len(SPEC.lead_hours)
     _assert_equals_eccodes(_read(repo), files, init, SPEC)
     assert "secret" not in repo.location
+
+
+def test_a_data_object_on_another_grid_is_refused_before_any_ref(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    """NCEP's files on another grid placed where a 0.25° file should be: the header probe of
+    the data object refuses the file, naming it, and nothing is committed."""
+    init = dt.datetime(2025, 8, 8, 0, tzinfo=dt.UTC)
+    publish(init, SPEC.lead_hours[:2])
+    publish(init, [SPEC.lead_hours[2]], grid=(10, 36))  # a 2.5x-coarser grid, sound index
+    repo = _repo(tmp_path, local_s3)
+    before = _snapshots(repo)
+    with pytest.raises(BadDataError) as raised:
+        _ingest(repo, local_s3, init)
+    assert "gfs.20250808/00/atmos/gfs.t00z.pgrb2.0p25.f002" in str(raised.value)
+    assert "grid 36 x 10, expected 36 x 19" in str(raised.value)
+    assert _snapshots(repo) == before
+
+
+def test_a_data_object_of_another_cycle_is_refused(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    """An 06z file (and its index re-dated to 00z) under the 00z key: the GRIB header's own
+    reference time disagrees with the path."""
+    init = dt.datetime(2025, 8, 9, 0, tzinfo=dt.UTC)
+    other = dt.datetime(2025, 8, 9, 6, tzinfo=dt.UTC)
+    files = publish(other, SPEC.lead_hours[:1])
+    store = local_s3.store("noaa-gfs-bdp-pds")
+    import obstore
+
+    key = files[0].data_key.replace("/06/", "/00/").replace("t06z", "t00z")
+    obstore.put(store, key, files[0].data)
+    obstore.put(
+        store, key + ".idx", files[0].index_text.replace("d=2025080906", "d=2025080900").encode()
+    )
+    repo = _repo(tmp_path, local_s3)
+    with pytest.raises(
+        BadDataError, match=r"f000: first message disagrees.*reference time 2025-08-09T06:00"
+    ):
+        _ingest(repo, local_s3, init)
+    assert _read(repo).sizes["init_time"] == 0
+
+
+def test_unknown_fields_are_reported_as_new_producer_output(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 10, 0, tzinfo=dt.UTC)
+    renamed = lambda lead, text: text.replace(":GUST:surface:", ":NEWFLD:surface:")  # noqa: E731
+    publish(init, SPEC.lead_hours[:2], edit_index=renamed)
+    repo = _repo(tmp_path, local_s3)
+    result = _ingest(repo, local_s3, init)
+    assert len(result.unplaced) == 2
+    assert all("NEWFLD:surface" in u for u in result.unplaced)
+    assert {m.slot for m in result.missing} == {"wind_gust_surface f000", "wind_gust_surface f001"}

@@ -7,9 +7,9 @@ import itertools
 import time
 
 from vidx_pipeline.ingest import IngestRun, IngestSettings, ingest_partition
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
-from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
-from vidx_pipeline.offline.s3_server import LocalS3
+from vidx_offline.gfs_archive import GfsArchiveConfig
+from vidx_offline.publisher import CyclePublisher, render_cycle
+from vidx_offline.s3_server import LocalS3
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields

@@ -1,4 +1,5 @@
-"""Dataset specs: the other producers' layouts are expressible, and bad specs are refused."""
+"""Dataset specs: the coming producers' layouts are expressible and derive the right files,
+progress flags and chunks; bad specs are refused."""
 
 from __future__ import annotations
 
@@ -8,121 +9,192 @@ import pytest
 from pydantic import ValidationError
 
 from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.providers.noaa import Wgrib2Match
+from vidx_pipeline.refs import ChunkLocator, expected_slots
+from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.spec import (
     AppendDimension,
-    DatasetSpec,
     EnsembleSpec,
-    MarsKeysMatch,
+    LambertConformalGrid,
+    LevelDimension,
     ObjectStoreSpec,
+    SourceFileKind,
     SourceLayout,
     VariableAttrs,
     VariableSpec,
-    WholeObjectMatch,
 )
 
 GFS = get_dataset("noaa-gfs-forecast")
 T2M = VariableAttrs(long_name="2 metre temperature", units="K", short_name="2t")
+WHEN = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 
 
-def test_gefs_adds_an_ensemble_dimension_one_file_per_member() -> None:
-    gefs = GFS.model_copy(
+def _variable(name: str, source_file: str | None = None) -> VariableSpec:
+    return VariableSpec(
+        name=name,
+        attrs=T2M,
+        match=Wgrib2Match(element="TMP", level="2 m above ground"),
+        source_file=source_file,
+    )
+
+
+def _gefs():
+    prefix = "gefs.{init:%Y%m%d}/{init:%H}/atmos/"
+    a = prefix + "pgrb2ap5/ge{member}.t{init:%H}z.pgrb2a.0p50.f{lead_hours:03d}"
+    b = prefix + "pgrb2bp5/ge{member}.t{init:%H}z.pgrb2b.0p50.f{lead_hours:03d}"
+    return GFS.model_copy(
         update={
             "dataset_id": "noaa-gefs-forecast",
             "ensemble": EnsembleSpec(members=(0, 1, 2), member_labels=("c00", "p01", "p02")),
+            "levels": (),
+            "variables": (_variable("temperature_2m", "a"), _variable("soil_x", "b")),
             "source": SourceLayout(
                 store=ObjectStoreSpec(bucket="noaa-gefs-pds"),
-                data_key="gefs.{init:%Y%m%d}/{init:%H}/atmos/pgrb2sp25/"
-                "ge{member}.t{init:%H}z.pgrb2s.0p25.f{lead_hours:03d}",
-                index_format="wgrib2_idx",
-                index_key="gefs.{init:%Y%m%d}/{init:%H}/atmos/pgrb2sp25/"
-                "ge{member}.t{init:%H}z.pgrb2s.0p25.f{lead_hours:03d}.idx",
+                files=(
+                    SourceFileKind(
+                        name="a", data_key=a, index_format="wgrib2_idx", index_key=a + ".idx"
+                    ),
+                    SourceFileKind(
+                        name="b", data_key=b, index_format="wgrib2_idx", index_key=b + ".idx"
+                    ),
+                ),
+                centre=7,
             ),
         }
     )
-    gefs = DatasetSpec.model_validate(gefs.model_dump())
-    assert gefs.dims == ("init_time", "lead_time", "ensemble_member", "latitude", "longitude")
-    assert gefs.chunk_shape == (1, 1, 1, 721, 1440)
 
 
-def test_ecmwf_ens_all_members_in_one_file_with_json_index() -> None:
-    ens = DatasetSpec.model_validate(
-        {
-            **GFS.model_dump(),
+def test_gefs_two_file_kinds_per_member_and_lead() -> None:
+    gefs = _gefs()
+    files = expected_files(gefs, WHEN)
+    assert len(files) == len(gefs.lead_hours) * 3 * 2
+    assert gefs.progress_dims == ("init_time", "lead_time", "ensemble_member", "source_file")
+    assert len({f.progress_index for f in files}) == len(files)
+    first = files[:6]
+    assert [f.data_key.rsplit("/", 1)[1] for f in first] == [
+        "gec00.t00z.pgrb2a.0p50.f000",
+        "gec00.t00z.pgrb2b.0p50.f000",
+        "gep01.t00z.pgrb2a.0p50.f000",
+        "gep01.t00z.pgrb2b.0p50.f000",
+        "gep02.t00z.pgrb2a.0p50.f000",
+        "gep02.t00z.pgrb2b.0p50.f000",
+    ]
+    locator = ChunkLocator(gefs)
+    # A member's "a" file fills its own member's chunk of the "a" variable, nothing else.
+    assert set(expected_slots(gefs, locator, files[2])) == {("temperature_2m", (0, 1))}
+    assert set(expected_slots(gefs, locator, files[3])) == {("soil_x", (0, 1))}
+    assert gefs.variable_dims(gefs.variables[0]) == (
+        "init_time",
+        "lead_time",
+        "ensemble_member",
+        "latitude",
+        "longitude",
+    )
+
+
+def test_ecmwf_one_file_fills_every_member() -> None:
+    key = "{init:%Y%m%d}/{init:%H}z/ifs/0p25/enfo/{init:%Y%m%d%H}0000-{lead_hours}h-enfo-ef"
+    ens = GFS.model_copy(
+        update={
             "dataset_id": "ecmwf-ifs-ens-forecast",
-            "ensemble": {"members": list(range(51)), "member_labels": [str(m) for m in range(51)]},
-            "variables": [
-                VariableSpec(
-                    name="temperature_2m", attrs=T2M, match=MarsKeysMatch(param="2t", levtype="sfc")
-                ).model_dump()
-            ],
-            "source": {
-                "store": {"bucket": "ecmwf-forecasts"},
-                "data_key": "{init:%Y%m%d}/{init:%H}z/ifs/0p25/enfo/"
-                "{init:%Y%m%d%H}0000-{lead_hours}h-enfo-ef.grib2",
-                "index_format": "ecmwf_index",
-                "index_key": "{init:%Y%m%d}/{init:%H}z/ifs/0p25/enfo/"
-                "{init:%Y%m%d%H}0000-{lead_hours}h-enfo-ef.index",
-            },
-        }
-    )
-    assert "{member}" not in ens.source.data_key
-    assert ens.dims[2] == "ensemble_member"
-
-
-def test_icon_eu_whole_bz2_object_per_variable_and_analyses_by_valid_time() -> None:
-    icon = DatasetSpec.model_validate(
-        {
-            **GFS.model_dump(),
-            "dataset_id": "dwd-icon-eu-analysis",
-            "append_dimension": {
-                "name": "time",
-                "start": dt.datetime(2020, 6, 23),
-                "frequency": dt.timedelta(hours=3),
-            },
-            "partitioning": "valid_time",
-            "lead_times": None,
-            "variables": [
-                VariableSpec(
-                    name="temperature_2m",
-                    attrs=T2M,
-                    match=WholeObjectMatch(
-                        data_key="{init:%H}/t_2m/icon-eu_europe_regular-lat-lon_single-level_"
-                        "{init:%Y%m%d%H}_000_T_2M.grib2.bz2"
+            "ensemble": EnsembleSpec(
+                members=tuple(range(51)), member_labels=tuple(map(str, range(51)))
+            ),
+            "levels": (),
+            "variables": (_variable("temperature_2m"),),
+            "source": SourceLayout(
+                store=ObjectStoreSpec(bucket="ecmwf-forecasts"),
+                files=(
+                    SourceFileKind(
+                        name="enfo",
+                        data_key=key + ".grib2",
+                        index_format="ecmwf_index",
+                        index_key=key + ".index",
                     ),
-                ).model_dump()
-            ],
-            "source": {
-                "store": {"bucket": "dwd-icon-eu"},
-                "data_key": "{init:%H}/",
-                "index_format": "none",
-                "object_compression": "bz2",
-            },
+                ),
+                centre=98,
+            ),
         }
     )
-    assert icon.dims == ("time", "latitude", "longitude")
-    assert icon.lead_hours == (0,)
+    files = expected_files(ens, WHEN)
+    assert len(files) == len(ens.lead_hours)
+    assert ens.progress_dims == ("init_time", "lead_time")
+    assert files[1].data_key == "20250801/00z/ifs/0p25/enfo/20250801000000-1h-enfo-ef.grib2"
+    slots = expected_slots(ens, ChunkLocator(ens), files[1])
+    assert {index for _, index in slots} == {(1, member) for member in range(51)}
+
+
+def test_icon_whole_bz2_objects_without_index() -> None:
+    kind = SourceFileKind(
+        name="t_2m",
+        data_key="weather/nwp/icon-eu/grib/{init:%H}/t_2m/icon-eu_europe_regular-lat-lon_"
+        "single-level_{init:%Y%m%d%H}_{lead_hours:03d}_T_2M.grib2.bz2",
+        index_format="none",
+        compression="bz2",
+    )
+    assert kind.index_key is None
+    with pytest.raises(ValidationError, match="disagree"):
+        SourceFileKind(name="x", data_key="k", index_format="none", index_key="k.idx")
+
+
+def test_analysis_partitions_by_valid_time() -> None:
+    analysis = GFS.model_copy(
+        update={
+            "append_dimension": AppendDimension(
+                name="time", start=dt.datetime(2021, 5, 1), frequency=dt.timedelta(hours=1)
+            ),
+            "lead_times": None,
+        }
+    )
+    assert analysis.partitioning == "valid_time"
+    assert analysis.lead_hours == (0,)
+    assert analysis.progress_dims == ("time",)
+    assert len(expected_files(analysis, WHEN)) == 1
+
+
+def test_lambert_grid_owns_y_x_dims_and_2d_coordinates() -> None:
+    grid = LambertConformalGrid(
+        nx=4,
+        ny=3,
+        first_latitude=21.138,
+        first_longitude=237.28,
+        lov=262.5,
+        latin1=38.5,
+        latin2=38.5,
+        dx_metres=3000.0,
+        dy_metres=3000.0,
+    )
+    coords = grid.coordinates()
+    assert grid.dims == ("y", "x")
+    assert coords["latitude"][0] == ("y", "x")
+    assert coords["latitude"][1].shape == (3, 4)
+    assert abs(coords["latitude"][1][0, 0] - 21.138) < 1e-6
+
+
+def _refused(update: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        type(GFS).model_validate({**dict(GFS), **update})
 
 
 def test_bad_specs_are_refused() -> None:
-    with pytest.raises(ValidationError, match="disagree"):
-        SourceLayout(store=ObjectStoreSpec(bucket="b"), data_key="k", index_format="wgrib2_idx")
-    with pytest.raises(ValidationError, match="valid-time partitioning"):
-        DatasetSpec.model_validate({**GFS.model_dump(), "partitioning": "valid_time"})
-    with pytest.raises(ValidationError, match="duplicate variable"):
-        DatasetSpec.model_validate(
-            {**GFS.model_dump(), "variables": [GFS.variables[0].model_dump()] * 2}
-        )
-    with pytest.raises(ValidationError):
-        DatasetSpec.model_validate({**GFS.model_dump(), "surprise": 1})
-
-
-def test_append_dimension_positions() -> None:
-    axis = AppendDimension(start=dt.datetime(2021, 5, 1), frequency=dt.timedelta(hours=6))
-    when = dt.datetime(2021, 5, 2, 6, tzinfo=dt.UTC)
-    assert axis.index_of(when) == 5
-    assert axis.value_at(5) == when
-    assert axis.latest_at_or_before(when + dt.timedelta(hours=5)) == when
-    with pytest.raises(ValueError, match="not on the init_time axis"):
-        axis.index_of(when + dt.timedelta(hours=1))
-    with pytest.raises(ValueError, match="not on the init_time axis"):
-        axis.index_of(dt.datetime(2021, 4, 30, 18, tzinfo=dt.UTC))
+    _refused({"variables": (_variable("a"), _variable("a"))}, "duplicate variable names")
+    _refused({"variables": (_variable("latitude"),)}, "reserved")
+    _refused({"variables": (_variable("a", "nope"),)}, "names no source file kind 'nope'")
+    level = LevelDimension(
+        name="isobaric_level", values=(500.0,), source_labels=("500",), units="hPa", long_name="p"
+    )
+    off_level = VariableSpec(
+        name="t",
+        attrs=T2M,
+        match=Wgrib2Match(element="TMP", level="{} mb"),
+        level_dimension="isobaric_level",
+        levels=(850.0,),
+    )
+    _refused({"levels": (level,), "variables": (off_level,)}, "expects levels")
+    undeclared = off_level.model_copy(update={"level_dimension": "height"})
+    _refused({"levels": (level,), "variables": (undeclared,)}, "undeclared level dimension")
+    per_member = GFS.source.files[0].model_copy(update={"data_key": "ge{member}.f{lead_hours}"})
+    _refused(
+        {"source": GFS.source.model_copy(update={"files": (per_member,)})},
+        "uses {member} but the dataset has no ensemble",
+    )

@@ -20,7 +20,7 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from pydantic import Field
+from pydantic import create_model
 
 from vidx_pipeline.ingest import IngestResult, IngestRun, IngestSettings
 from vidx_pipeline.orchestration.partitions import asset_name, partition_time, partitions_definition
@@ -32,26 +32,18 @@ REFS_COMPLETE_CHECK = "refs_complete"
 BACKFILL_PARTITIONS_PER_RUN = 4
 
 
-class IngestRunConfig(Config):
-    """Run config of an ingest. The defaults suit backfills; the publication sensor's
-    operational runs commit about every second instead."""
+IngestRunConfig = create_model(
+    "IngestRunConfig",
+    __base__=Config,
+    __doc__="Run config of an ingest: the fields of IngestSettings, with their defaults (which "
+    "suit backfills; the publication sensor's operational runs commit about every second).",
+    **{name: (info.annotation, info) for name, info in IngestSettings.model_fields.items()},  # type: ignore[call-overload]
+)
 
-    missing_variables: str = Field(
-        "report", description="'report' expected-but-absent variables, or 'fail' the run."
-    )
-    max_concurrent_requests: int = 64
-    commit_retries: int = 20
-    poll_interval_seconds: float = Field(0.25, description="Source polling period (<= 1 s).")
-    commit_interval_seconds: float = Field(
-        60.0, description="At most one commit per interval while files keep arriving."
-    )
-    deadline_grace_seconds: float = Field(
-        3600.0, description="How long past the producer's latest publication to keep polling."
-    )
-    max_files_per_commit: int = Field(1000, description="Commit early past this many files.")
 
-    def settings(self) -> IngestSettings:
-        return IngestSettings.model_validate(self.model_dump())
+def ingest_settings(config: Config) -> IngestSettings:
+    """The settings a run's config holds."""
+    return IngestSettings.model_validate(config.model_dump())
 
 
 def repository_resource_key(spec: DatasetSpec) -> str:
@@ -66,6 +58,8 @@ def _materialization_metadata(
     results: list[IngestResult], location: str, seconds: float
 ) -> dict[str, Any]:
     missing = [m.describe() for result in results for m in result.missing]
+    unplaced = [u for result in results for u in result.unplaced]
+    refused = [r for result in results for r in result.refused]
     snapshots = [r.snapshot_id for r in results if r.snapshot_id]
     return {
         "partitions": len(results),
@@ -75,7 +69,11 @@ def _materialization_metadata(
         "files_ingested": sum(r.files_ingested for r in results),
         "refs_written": sum(r.refs_written for r in results),
         "missing_count": len(missing),
-        "missing": MetadataValue.json(missing),
+        "missing": MetadataValue.json(missing[:500]),
+        "new_producer_output_count": len(unplaced),
+        "new_producer_output": MetadataValue.json(unplaced[:500]),
+        "refused_count": len(refused),
+        "refused": MetadataValue.json(refused[:500]),
         "snapshot_id": snapshots[-1] if snapshots else "(no new commit)",
         "commits": len({r.snapshot_id for r in results if r.snapshot_id}),
         "commit_attempts": sum(r.commit_attempts for r in results),
@@ -140,7 +138,9 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
             context.log.info(f"committed {snapshot}: {len(results)} partition(s), {files} files")
 
         times = [partition_time(key) for key in context.partition_keys]
-        run = IngestRun(spec, repository, store, times, config.settings(), on_commit=log_commit)
+        run = IngestRun(
+            spec, repository, store, times, ingest_settings(config), on_commit=log_commit
+        )
         results = run.run()
         reports = []
         for result in results:
@@ -151,8 +151,15 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
                 f"{result.files_already_ingested} already in, {result.refs_written} refs, "
                 f"snapshot {result.snapshot_id or '(none: nothing new)'}"
             )
-            for missing in result.missing:
-                context.log.warning(f"expected variable absent: {missing.describe()}")
+            for missing in result.missing[:50]:
+                context.log.warning(f"expected field absent: {missing.describe()}")
+            if result.unplaced:
+                context.log.warning(
+                    f"{len(result.unplaced)} messages of fields not in the dataset (new producer "
+                    f"output), e.g. {result.unplaced[:3]}"
+                )
+            for refused in result.refused[:50]:
+                context.log.warning(f"refused: {refused}")
             reports.append(check_partition_complete(repository, result.partition_time))
         seconds = time.perf_counter() - started
         yield MaterializeResult(

@@ -1,87 +1,132 @@
-"""Dagster resources: each dataset's Icechunk repository and its producer's bucket.
+"""Dagster resources: where repositories live (shared), each dataset's Icechunk repository, and
+each producer's store.
 
+Configuration comes from the environment through Dagster's ``EnvVar`` (see
+:func:`shared_resources`), resolved when a run or sensor uses the resource, never at import.
 Resource config holds locations only; credentials come from the environment when a store is
-opened, so nothing secret reaches Dagster's run storage or logs.
+opened, so nothing secret reaches Dagster's run storage, logs or metadata. An empty value means
+"not set" (the cloud's own endpoint, no bucket).
 """
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from obstore.store import S3Store
 from pydantic import Field
 
-from vidx_pipeline.repository import (
-    DatasetRepository,
-    RepositorySettings,
-    open_repository,
-    settings_from_env,
-)
-from vidx_pipeline.source_store import endpoint_from_env, open_source_store
+from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
+from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec
 
+REPOSITORY_STORAGE_KEY = "repository_storage"
+"""Resource key of the shared :class:`RepositoryStorageResource`."""
 
-def _check_dataset(resource_dataset_id: str, spec: DatasetSpec) -> None:
-    if spec.dataset_id != resource_dataset_id:
-        raise ValueError(f"resource for {resource_dataset_id} asked to open {spec.dataset_id}")
+ENV_VARS = {
+    "kind": "VIDX_REPO_KIND",
+    "local_root": "VIDX_REPO_ROOT",
+    "bucket": "VIDX_REPO_BUCKET",
+    "prefix": "VIDX_REPO_PREFIX",
+    "region": "VIDX_REPO_REGION",
+    "endpoint": "VIDX_REPO_ENDPOINT",
+    "source_endpoint": "VIDX_S3_ENDPOINT",
+}
+"""Environment variable of each field of :class:`RepositoryStorageResource`. Every one must be
+set where Dagster runs (an empty value is allowed): ``.env`` at the repository root holds the
+local defaults (:data:`ENV_DEFAULTS`), which the ``dagster`` CLI loads."""
+
+ENV_DEFAULTS = {
+    "VIDX_REPO_KIND": "local",
+    "VIDX_REPO_ROOT": ".local/icechunk",
+    "VIDX_REPO_BUCKET": "",
+    "VIDX_REPO_PREFIX": "vidx",
+    "VIDX_REPO_REGION": "us-east-1",
+    "VIDX_REPO_ENDPOINT": "",
+    "VIDX_S3_ENDPOINT": "",
+}
+"""Local development values of :data:`ENV_VARS`: repositories under ``.local/icechunk``, the
+producers' own cloud buckets."""
 
 
-class IcechunkRepositoryResource(ConfigurableResource):
-    """The Icechunk repository of one dataset (created with its template on first use)."""
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
 
-    dataset_id: str
-    kind: str = Field("local", description="'local' (a directory) or 's3'.")
+
+class RepositoryStorageResource(ConfigurableResource):
+    """Where every dataset's repository lives, shared by all datasets."""
+
+    kind: str = Field(default="local", description="'local' (a directory) or 's3'.")
     local_root: str = ".local/icechunk"
-    bucket: str | None = None
+    bucket: str = Field(default="", description="S3 bucket of the repositories (kind 's3').")
     prefix: str = "vidx"
     region: str = "us-east-1"
-    endpoint: str | None = Field(None, description="S3 endpoint of the repository's bucket.")
-    source_endpoint: str | None = Field(
-        None, description="Endpoint of the producer's bucket for the virtual chunk container."
+    endpoint: str = Field(default="", description="S3 endpoint of the repositories' bucket.")
+    source_endpoint: str = Field(
+        default="",
+        description="S3 endpoint of the producers' buckets (empty: the cloud's own); the same "
+        "for listing, index GETs and the repositories' virtual chunk containers.",
     )
 
-    @classmethod
-    def from_env(cls, dataset_id: str) -> IcechunkRepositoryResource:
-        settings = settings_from_env()
-        return cls(
-            dataset_id=dataset_id,
-            kind=settings.kind,
-            local_root=settings.local_root,
-            bucket=settings.bucket,
-            prefix=settings.prefix,
-            region=settings.region,
-            endpoint=settings.endpoint,
-            source_endpoint=endpoint_from_env(),
-        )
-
     def settings(self) -> RepositorySettings:
+        if self.kind not in ("local", "s3"):
+            raise ValueError(f"repository kind must be 'local' or 's3', not {self.kind!r}")
         return RepositorySettings(
             kind=self.kind,
             local_root=self.local_root,
-            bucket=self.bucket,
+            bucket=_none_if_empty(self.bucket),
             prefix=self.prefix,
             region=self.region,
-            endpoint=self.endpoint,
+            endpoint=_none_if_empty(self.endpoint),
         )
 
+
+class IcechunkRepositoryResource(ConfigurableResource):
+    """The Icechunk repository of one dataset."""
+
+    dataset_id: str
+    storage: RepositoryStorageResource
+
+    def _check(self, spec: DatasetSpec) -> None:
+        if spec.dataset_id != self.dataset_id:
+            raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
+
     def open(self, spec: DatasetSpec) -> DatasetRepository:
-        """Open (or create) the repository of ``spec``, which must be this resource's dataset."""
-        _check_dataset(self.dataset_id, spec)
-        return open_repository(spec, self.settings(), source_endpoint=self.source_endpoint)
+        """Open ``spec``'s repository, creating it with its template on first use."""
+        self._check(spec)
+        return open_repository(
+            spec,
+            self.storage.settings(),
+            source_endpoint=_none_if_empty(self.storage.source_endpoint),
+        )
+
+    def open_existing(self, spec: DatasetSpec) -> DatasetRepository | None:
+        """Open ``spec``'s repository if it exists (None otherwise); never creates anything."""
+        self._check(spec)
+        try:
+            return open_repository(
+                spec,
+                self.storage.settings(),
+                source_endpoint=_none_if_empty(self.storage.source_endpoint),
+                create=False,
+            )
+        except FileNotFoundError:
+            return None
 
 
 class SourceStoreResource(ConfigurableResource):
-    """The producer's bucket of one dataset, read through obstore."""
+    """The producer's store of one dataset, read through obstore."""
 
     dataset_id: str
-    endpoint: str | None = Field(
-        None, description="S3 endpoint override; None reads the producer's cloud bucket."
-    )
-
-    @classmethod
-    def from_env(cls, dataset_id: str) -> SourceStoreResource:
-        return cls(dataset_id=dataset_id, endpoint=endpoint_from_env())
+    storage: RepositoryStorageResource
 
     def open(self, spec: DatasetSpec) -> S3Store:
-        """The producer's bucket of ``spec``, which must be this resource's dataset."""
-        _check_dataset(self.dataset_id, spec)
-        return open_source_store(spec.source.store, self.endpoint)
+        """The producer's store of ``spec``, which must be this resource's dataset."""
+        if spec.dataset_id != self.dataset_id:
+            raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
+        return open_source_store(spec.source.store, _none_if_empty(self.storage.source_endpoint))
+
+
+def repository_storage_from_env() -> RepositoryStorageResource:
+    """The shared storage resource, every field an ``EnvVar`` (resolved at run time)."""
+    return RepositoryStorageResource(
+        **{field: EnvVar(variable) for field, variable in ENV_VARS.items()}
+    )

@@ -3,12 +3,16 @@
 Each tick lists the newest cycles' prefixes in the source bucket (one listing per cycle still
 within its publication window) and:
 
-- requests a run for a cycle when its first file is published (data and index both listed),
-  ``run_key`` ``<partition>:start`` so a repeated request is deduplicated by Dagster;
+- requests a run for a cycle when its publication is due (``poll_ahead`` before the producer's
+  typical first-file delay), so that the run is already polling when the first file lands and
+  that file is as quick to read as the others; or, as a safety net for a cycle that starts early,
+  when its first file is published (data and index both listed). ``run_key``
+  ``<partition>:start``, so a repeated request is deduplicated by Dagster;
 - requests a recovery run (``<partition>:recover:<n>``) for a cycle that has published files the
   repository does not hold while no run of that partition is queued or in progress — after a
   crashed or expired run.
 
+A tick never creates a repository: before the first run has created it, nothing is held.
 The cursor (JSON) remembers which cycles were started and how many recoveries each had; it is
 persisted by Dagster between ticks and pruned as cycles leave the window.
 """
@@ -35,9 +39,10 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 from pydantic import BaseModel, Field
 
-from vidx_pipeline.ingest import ingested_steps, utc_now
+from vidx_pipeline.ingest import utc_now
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
+from vidx_pipeline.progress import ingested_row
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import expected_files, list_partition, published_files
 from vidx_pipeline.spec import DatasetSpec
@@ -116,7 +121,7 @@ def _operational_run(spec: DatasetSpec, key: str, run_key: str, trigger: str) ->
 def evaluate_publication(
     spec: DatasetSpec,
     context: SensorEvaluationContext,
-    repository: DatasetRepository,
+    repository: DatasetRepository | None,
     source: SourceStoreResource,
     job_name: str,
     now: dt.datetime,
@@ -131,15 +136,26 @@ def evaluate_publication(
         key = when.strftime(PARTITION_FORMAT)
         files = expected_files(spec, when)
         published = published_files(files, list_partition(store, files))
+        publication = spec.publication
+        due = (
+            when + publication.first_file_after - publication.poll_ahead
+            <= now
+            < when + publication.last_file_after
+        )
+        if key not in cursor.started and (published or due):
+            cursor.started[key] = now.isoformat()
+            trigger = "first-file" if published else "due"
+            requests.append(_operational_run(spec, key, f"{key}:start", trigger))
+            notes.append(f"{key}: {'first file published' if published else 'publication due'}")
+            continue
         if not published:
             continue
-        if key not in cursor.started:
-            cursor.started[key] = now.isoformat()
-            requests.append(_operational_run(spec, key, f"{key}:start", "first-file"))
-            notes.append(f"{key}: first file published, starting")
-            continue
-        row = ingested_steps(repository, spec.append_dimension.index_of(when))
-        not_held = [f for f in published if row is None or not row[f.step_tail]]
+        row = (
+            ingested_row(repository, spec.append_dimension.index_of(when))
+            if repository is not None
+            else None
+        )
+        not_held = [f for f in published if row is None or not row[f.progress_index]]
         if not not_held:
             continue
         live = context.instance.get_runs(
@@ -185,8 +201,7 @@ def build_publication_sensor(
     def _publication_sensor(context: SensorEvaluationContext) -> SensorResult:
         repository_resource: IcechunkRepositoryResource = getattr(context.resources, repository_key)
         source: SourceStoreResource = getattr(context.resources, source_key)
-        return evaluate_publication(
-            spec, context, repository_resource.open(spec), source, job.name, clock(), grace
-        )
+        repository = repository_resource.open_existing(spec)
+        return evaluate_publication(spec, context, repository, source, job.name, clock(), grace)
 
     return _publication_sensor

@@ -1,26 +1,56 @@
-"""NOAA/NCEP quirks: the forecast-time text wgrib2 writes in ``.idx`` inventories.
+"""NOAA/NCEP provider: placing the messages of wgrib2 ``.idx`` inventories.
 
-wgrib2 renders the forecast-time field of an inventory line as (verified against real GFS
-inventories, see ``vidx_pipeline_tests/fixtures/real``):
+A message is recognised by the exact text wgrib2 writes for it, ``ELEMENT:LEVEL:WINDOW``
+(verified against real GFS inventories, see ``vidx_pipeline_tests/fixtures/real``):
 
-- ``anl`` for the analysis (lead 0) of an instantaneous field;
-- ``{N} hour fcst`` for an instantaneous field at lead N;
-- ``{A}-{B} hour {stat} fcst`` for a field over a window from A to B hours (``acc``, ``ave``,
-  ``max``, ``min``), except that a window whose ends are both whole days is written in days:
-  GFS f024's running total is ``0-1 day acc fcst``, f240's ``0-10 day acc fcst``.
+- the level is the variable's level text, or for a variable on a level dimension its template
+  (``"{} mb"``) filled with the dimension's source label of each expected level;
+- the window is ``anl`` for an instantaneous field at lead 0, ``{N} hour fcst`` at lead N, and
+  ``{A}-{B} hour {stat} fcst`` for a statistical window from A to B hours (``acc``, ``ave``,
+  ``max``, ``min``), written in days when both ends are whole days: GFS f024's running total is
+  ``0-1 day acc fcst``, f240's ``0-10 day acc fcst``.
+
+Where several variables expect the same text at a lead (GFS f006 writes ``0-6 hour acc fcst``
+twice: the 6-hourly bucket and the running total coincide), occurrences are given to them in
+file order, in the spec's variable order, so each message lands in exactly one place.
+
+A sub-message line (``n.2``, ``n.3``...) shares its parent's byte range, and the codec decodes the
+first field of those bytes: such a message is refused, never referenced as a ref that would
+decode to its sibling. ``n.1`` is the first field and is placed as usual.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from vidx_pipeline.index_formats.base import IndexEntry
+from vidx_pipeline.refs import FileMatch, VirtualRef
+from vidx_pipeline.source_files import ExpectedFile
 from vidx_pipeline.spec import (
+    ENSEMBLE_MEMBER,
+    LEAD_TIME,
     DatasetSpec,
+    IndexMatch,
     InstantWindow,
+    Label,
     StatisticalWindow,
-    Wgrib2Match,
+    VariableSpec,
     WindowRule,
 )
 
 HOURS_PER_DAY = 24
+
+
+class Wgrib2Match(IndexMatch):
+    """Find a variable's messages in a wgrib2 ``.idx`` by element and level text. For a variable
+    on a level dimension, ``level`` holds ``{}`` where the level's source label goes."""
+
+    kind: Literal["wgrib2"] = "wgrib2"
+    element: str
+    level: str
 
 
 def wgrib2_window_text(window: WindowRule, lead_hours: int) -> str | None:
@@ -41,9 +71,131 @@ def wgrib2_range_text(start_hours: int, end_hours: int, statistic: str) -> str:
     return f"{start_hours}-{end_hours} hour {statistic} fcst"
 
 
-def wgrib2_fields(spec: DatasetSpec) -> tuple[tuple[str, str], ...]:
-    """The distinct (element, level) pairs the spec's variables are found by, in order."""
-    pairs = [
-        (v.match.element, v.match.level) for v in spec.variables if isinstance(v.match, Wgrib2Match)
+def wgrib2_match(variable: VariableSpec) -> Wgrib2Match:
+    if not isinstance(variable.match, Wgrib2Match):
+        raise ValueError(f"{variable.name}: match {variable.match.kind!r} is not 'wgrib2'")
+    return variable.match
+
+
+def level_texts(
+    spec: DatasetSpec, variable: VariableSpec, lead_hours: int
+) -> list[tuple[str, Label | None]]:
+    """(level text, level value) of every level of ``variable`` expected at ``lead_hours``."""
+    match = wgrib2_match(variable)
+    if variable.level_dimension is None:
+        return [(match.level, None)] if variable.expected_levels(lead_hours) else []
+    dimension = spec.level(variable.level_dimension)
+    labels = dict(zip(dimension.values, dimension.source_labels, strict=True))
+    return [
+        (match.level.format(labels[value]), value)
+        for value in variable.expected_levels(lead_hours)
+        if value is not None
     ]
+
+
+def expected_texts(
+    spec: DatasetSpec, file_kind: str, lead_hours: int
+) -> dict[str, list[tuple[str, Label | None]]]:
+    """``ELEMENT:LEVEL:WINDOW`` -> the (variable, level value) pairs expecting it at the lead,
+    in the spec's variable order."""
+    texts: dict[str, list[tuple[str, Label | None]]] = {}
+    for variable in spec.variables_in(file_kind):
+        window = wgrib2_window_text(variable.window, lead_hours)
+        if window is None:
+            continue
+        element = wgrib2_match(variable).element
+        for level_text, value in level_texts(spec, variable, lead_hours):
+            texts.setdefault(f"{element}:{level_text}:{window}", []).append((variable.name, value))
+    return texts
+
+
+@dataclass
+class _Table:
+    spec: DatasetSpec
+    by_lead: dict[tuple[str, int], dict[str, list[tuple[str, Label | None]]]]
+
+
+_TABLES: dict[int, _Table] = {}
+
+
+def _texts(
+    spec: DatasetSpec, file_kind: str, lead_hours: int
+) -> dict[str, list[tuple[str, Label | None]]]:
+    """:func:`expected_texts`, memoized per spec object (matching runs once per file)."""
+    table = _TABLES.get(id(spec))
+    if table is None or table.spec is not spec:
+        table = _TABLES[id(spec)] = _Table(spec, {})
+    key = (file_kind, lead_hours)
+    if key not in table.by_lead:
+        table.by_lead[key] = expected_texts(spec, file_kind, lead_hours)
+    return table.by_lead[key]
+
+
+class NoaaProvider:
+    name = "noaa"
+
+    def check_spec(self, spec: DatasetSpec) -> None:
+        for variable in spec.variables:
+            match = wgrib2_match(variable)
+            if (variable.level_dimension is not None) != ("{}" in match.level):
+                raise ValueError(
+                    f"{variable.name}: a level template with '{{}}' goes with a level dimension"
+                )
+
+    def match_file(
+        self,
+        spec: DatasetSpec,
+        file: ExpectedFile,
+        entries: Sequence[IndexEntry],
+        *,
+        data_url: str,
+        index_url: str,
+        checksum: dt.datetime | str,
+    ) -> FileMatch:
+        wanted = _texts(spec, file.kind.name, file.lead_hours)
+        taken: dict[str, int] = {}
+        elements = {text.partition(":")[0] for text in wanted}
+        refs: list[VirtualRef] = []
+        unplaced: list[str] = []
+        refused: list[str] = []
+        for line, entry in enumerate(entries, start=1):
+            text = f"{entry.var}:{entry.level}:{entry.forecast_time}"
+            if entry.submessage is not None and entry.submessage > 1:
+                refused.append(
+                    f"{index_url} line {line}: {text} is sub-message "
+                    f"{entry.message_number}.{entry.submessage}, which shares its parent's bytes "
+                    "(the codec would decode the first field)"
+                )
+                continue
+            candidates = wanted.get(text) if entry.var in elements else None
+            used = taken.get(text, 0)
+            if not candidates or used >= len(candidates):
+                unplaced.append(f"{text} ({index_url} line {line})")
+                continue
+            taken[text] = used + 1
+            variable, level = candidates[used]
+            labels: dict[str, Label] = {LEAD_TIME: file.lead_hours}
+            if file.member is not None:
+                labels[ENSEMBLE_MEMBER] = file.member
+            if level is not None:
+                level_dimension = spec.variable(variable).level_dimension
+                assert level_dimension is not None
+                labels[level_dimension] = level
+            assert entry.length is not None  # the index format guarantees it
+            refs.append(
+                VirtualRef(variable, labels, data_url, entry.offset, entry.length, checksum)
+            )
+        return FileMatch(refs=refs, unplaced=unplaced, refused=refused)
+
+
+PROVIDER = NoaaProvider()
+
+
+def wgrib2_fields(spec: DatasetSpec) -> tuple[tuple[str, str], ...]:
+    """The distinct (element, level text) pairs of the spec's variables, in order."""
+    pairs: list[tuple[str, str]] = []
+    for variable in spec.variables:
+        for lead in (0, max(spec.lead_hours)):
+            match = wgrib2_match(variable)
+            pairs.extend((match.element, text) for text, _ in level_texts(spec, variable, lead))
     return tuple(dict.fromkeys(pairs))

@@ -1,16 +1,18 @@
-"""The GFS spec against NCEP's real inventories (2025-08-01 00z f000 and f007)."""
+"""The GFS spec against NCEP's real inventories (2025-08-01 00z f000 and f007): every message of
+both is placed, at the offset and length read from the text, each in exactly one chunk."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-import gribberish
 import pytest
 
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.index_files import SourceObject, parse_index
-from vidx_pipeline.matching import expected_text, match_file
+from vidx_pipeline.fetch import place_file
+from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.refs import ChunkLocator
+from vidx_pipeline.source_files import expected_files
 
 REAL_IDX = Path(__file__).parents[1] / "fixtures" / "real" / "noaa-idx"
 INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
@@ -19,83 +21,70 @@ SPEC = get_dataset("noaa-gfs-forecast")
 DATA_SIZE = 600_000_000
 
 
-def _raw_offsets(text: str) -> dict[str, tuple[int, int]]:
-    """``element:level:window`` -> (offset, length) of its first line, read straight from the
-    inventory text (independently of gribberish): length runs to the next line's offset."""
+def _raw_ranges(text: str) -> list[tuple[str, int, int]]:
+    """(``element:level:window``, offset, length) of every line, read straight from the text
+    (independently of gribberish): a length runs to the next line's offset."""
     lines = [line.split(":") for line in text.splitlines()]
-    offsets = [int(fields[1]) for fields in lines]
-    found: dict[str, tuple[int, int]] = {}
-    for i, fields in enumerate(lines):
-        end = offsets[i + 1] if i + 1 < len(lines) else DATA_SIZE
-        found.setdefault(":".join(fields[3:6]), (offsets[i], end - offsets[i]))
-    return found
+    offsets = [int(fields[1]) for fields in lines] + [DATA_SIZE]
+    return [
+        (":".join(f[3:6]), offsets[i], offsets[i + 1] - offsets[i]) for i, f in enumerate(lines)
+    ]
 
 
 @pytest.mark.parametrize("lead_hours", [0, 7])
-def test_every_curated_variable_is_found_in_the_real_inventory(lead_hours: int) -> None:
+def test_every_message_of_the_real_inventory_is_placed_once(lead_hours: int) -> None:
     text = (REAL_IDX / f"gfs.t00z.pgrb2.0p25.f{lead_hours:03d}.idx").read_text()
-    data = SourceObject("gfs.t00z", DATA_SIZE, INIT, None)
-    entries = parse_index(
-        text,
-        index_url="real.idx",
-        index_format="wgrib2_idx",
-        data=data,
-        data_url="real",
-        init=INIT,
-    )
-    refs, missing = match_file(
-        SPEC,
-        entries,
-        step_index=(0, 0),
-        lead_hours=lead_hours,
-        member=None,
-        data_url="s3://noaa-gfs-bdp-pds/x",
-        index_url="real.idx",
-        checksum=INIT,
-    )
-    assert missing == []
-    raw = _raw_offsets(text)
-    by_variable = {ref.variable: ref for ref in refs}
-    expected_present = {v.name for v in SPEC.variables if expected_text(v, lead_hours) is not None}
-    assert set(by_variable) == expected_present
-    for variable in SPEC.variables:
-        wanted = expected_text(variable, lead_hours)
-        if wanted is None:
-            continue
-        ref = by_variable[variable.name]
-        assert (ref.offset, ref.length) == raw[wanted], variable.name
+    (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == lead_hours]
+    data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
+    locator = ChunkLocator(SPEC)
+    # "fail": any chunk the spec expects at this lead and the file lacks is an error.
+    placed = place_file(SPEC, locator, file, data, text, INIT, "fail")
+    assert placed.unplaced == []
+    assert placed.refused == []
+    raw = _raw_ranges(text)
+    assert len(placed.refs) == len(raw)
+    assert sorted((r.offset, r.length) for r in placed.refs) == sorted((o, n) for _, o, n in raw)
+    assert len({locator.slot(r) for r in placed.refs}) == len(raw)
 
 
-def test_windowed_variables_are_expected_absent_at_f000_only() -> None:
-    windowed = {
-        "maximum_temperature_2m",
-        "minimum_temperature_2m",
-        "precipitation_rate_surface",
-        "total_precipitation_surface",
-        "downward_short_wave_radiation_flux_surface",
-        "downward_long_wave_radiation_flux_surface",
-    }
-    absent_at_f000 = {v.name for v in SPEC.variables if expected_text(v, 0) is None}
-    assert absent_at_f000 == windowed
-    assert all(expected_text(v, 7) is not None for v in SPEC.variables)
-
-
-def test_f007_picks_the_windows_ncep_writes() -> None:
+def test_legacy_names_hold_the_fields_they_always_held() -> None:
     text = (REAL_IDX / "gfs.t00z.pgrb2.0p25.f007.idx").read_text()
-    assert f":{expected_text(SPEC.variable('maximum_temperature_2m'), 7)}:" in text
-    assert expected_text(SPEC.variable("maximum_temperature_2m"), 7) == (
-        "TMAX:2 m above ground:6-7 hour max fcst"
-    )
-    assert expected_text(SPEC.variable("total_precipitation_surface"), 7) == (
-        "APCP:surface:0-7 hour acc fcst"
-    )
-    assert expected_text(SPEC.variable("precipitation_rate_surface"), 7) == (
-        "PRATE:surface:6-7 hour ave fcst"
-    )
+    (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 7]
+    data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
+    placed = place_file(SPEC, ChunkLocator(SPEC), file, data, text, INIT, "fail")
+    by_offset = {offset: text for text, offset, _ in _raw_ranges(text)}
+    field_of = {
+        r.variable: by_offset[r.offset] for r in placed.refs if not r.labels.keys() - {"lead_time"}
+    }
+    assert field_of["temperature_2m"] == "TMP:2 m above ground:7 hour fcst"
+    assert field_of["maximum_temperature_2m"] == "TMAX:2 m above ground:6-7 hour max fcst"
+    assert field_of["total_precipitation_surface"] == "APCP:surface:0-7 hour acc fcst"
+    assert field_of["precipitation_rate_surface"] == "PRATE:surface:6-7 hour ave fcst"
     # The instantaneous cloud cover, not the 6-7 h average that follows it in the file.
-    assert expected_text(SPEC.variable("total_cloud_cover_atmosphere"), 7) == (
-        "TCDC:entire atmosphere:7 hour fcst"
+    assert field_of["total_cloud_cover_atmosphere"] == "TCDC:entire atmosphere:7 hour fcst"
+    assert field_of["soil_moisture_0_to_10cm"] == "SOILW:0-0.1 m below ground:7 hour fcst"
+    isobaric = {
+        r.labels["isobaric_level"]: by_offset[r.offset]
+        for r in placed.refs
+        if r.variable == "temperature_isobaric"
+    }
+    assert isobaric[500.0] == "TMP:500 mb:7 hour fcst"
+    assert isobaric[0.4] == "TMP:0.4 mb:7 hour fcst"
+
+
+def test_f006_gives_its_two_identical_accumulation_lines_one_variable_each() -> None:
+    """At f006 NCEP's 6-hourly bucket and running total are both ``0-6 hour acc fcst``."""
+    text = (REAL_IDX / "gfs.t00z.pgrb2.0p25.f007.idx").read_text()
+    text = text.replace(":7 hour fcst:", ":6 hour fcst:").replace("6-7 hour", "0-6 hour")
+    text = text.replace("0-7 hour", "0-6 hour")
+    (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 6]
+    data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
+    placed = place_file(SPEC, ChunkLocator(SPEC), file, data, text, INIT, "fail")
+    apcp = sorted(
+        (r.offset, r.variable) for r in placed.refs if r.variable.startswith("total_prec")
     )
+    assert len(apcp) == 2
+    assert apcp[0][1] != apcp[1][1]
 
 
 def test_schedule_and_grid() -> None:
@@ -104,12 +93,6 @@ def test_schedule_and_grid() -> None:
     assert hours[:3] == (0, 1, 2)
     assert hours[120:123] == (120, 123, 126)
     assert hours[-1] == 384
-    assert SPEC.chunk_shape == (1, 1, 721, 1440)
-    assert len(SPEC.variables) >= 20
+    assert SPEC.chunk_shape(SPEC.variable("temperature_2m")) == (1, 1, 721, 1440)
+    assert SPEC.chunk_shape(SPEC.variable("temperature_isobaric")) == (1, 1, 1, 721, 1440)
     assert SPEC.grid.longitudes()[-1] == 359.75
-
-
-def test_gribberish_sizes_the_last_message_from_the_object_size() -> None:
-    text = (REAL_IDX / "gfs.t00z.pgrb2.0p25.f007.idx").read_text()
-    entries = gribberish.parse_grib_index(text, file_size=DATA_SIZE)
-    assert entries[-1].offset + (entries[-1].length or 0) == DATA_SIZE

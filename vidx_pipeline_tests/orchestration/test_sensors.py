@@ -1,4 +1,8 @@
-"""The publication sensor against a live local S3 API and a real (SQLite) Dagster instance."""
+"""The publication sensor against a live local S3 API and a real (SQLite) Dagster instance.
+
+The sensor's clock is fixed in every test, relative to a cycle and the spec's publication
+schedule, so what is "due" never depends on when the tests run.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dagster import (
     DagsterInstance,
     DagsterRunStatus,
     Definitions,
+    RunRequest,
     build_sensor_context,
     define_asset_job,
     instance_for_test,
@@ -17,15 +22,20 @@ from dagster import (
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._core.test_utils import create_run_for_test
 
+from vidx_offline.s3_server import LocalS3
 from vidx_pipeline.ingest import ingest_partition
-from vidx_pipeline.offline.s3_server import LocalS3
 from vidx_pipeline.orchestration.assets import (
     build_dataset_asset,
     repository_resource_key,
     source_resource_key,
 )
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT
-from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
+from vidx_pipeline.orchestration.resources import (
+    REPOSITORY_STORAGE_KEY,
+    IcechunkRepositoryResource,
+    RepositoryStorageResource,
+    SourceStoreResource,
+)
 from vidx_pipeline.orchestration.sensors import PublicationCursor, build_publication_sensor
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
@@ -37,18 +47,26 @@ JOB = define_asset_job(
     "noaa_gfs_forecast_operational_job",
     selection=["noaa_gfs_forecast"],
 )
+CYCLE = dt.datetime(2025, 9, 1, 6, tzinfo=dt.UTC)
+KEY = CYCLE.strftime(PARTITION_FORMAT)
+PUBLICATION = SPEC.publication
+DUE = CYCLE + PUBLICATION.first_file_after - PUBLICATION.poll_ahead
+"""The moment the sensor starts polling a cycle whose first file has not appeared yet."""
+BEFORE_DUE = DUE - dt.timedelta(minutes=1)
+"""A clock at which the cycle is not yet due: only a published file starts it."""
 
 
-def _current_cycle(now: dt.datetime) -> dt.datetime:
-    axis = SPEC.append_dimension
-    return axis.latest_at_or_before(now)
+def _local_storage(tmp_path: Path, s3: LocalS3) -> RepositoryStorageResource:
+    return RepositoryStorageResource(
+        kind="local", local_root=str(tmp_path / "repos"), source_endpoint=s3.endpoint
+    )
 
 
 class Harness:
     """Evaluates the sensor tick by tick, carrying its cursor as the daemon would."""
 
     def __init__(
-        self, tmp_path: Path, s3: LocalS3, instance: DagsterInstance, now: dt.datetime
+        self, storage: RepositoryStorageResource, instance: DagsterInstance, now: dt.datetime
     ) -> None:
         self.instance = instance
         self.cursor: str | None = None
@@ -59,13 +77,14 @@ class Harness:
             source_resource_key(SPEC),
             clock=lambda: now,
         )
-        self.repository = IcechunkRepositoryResource(
-            dataset_id=SPEC.dataset_id, local_root=str(tmp_path), source_endpoint=s3.endpoint
-        )
-        self.source = SourceStoreResource(dataset_id=SPEC.dataset_id, endpoint=s3.endpoint)
         self.resources = {
-            repository_resource_key(SPEC): self.repository,
-            source_resource_key(SPEC): self.source,
+            REPOSITORY_STORAGE_KEY: storage,
+            repository_resource_key(SPEC): IcechunkRepositoryResource(
+                dataset_id=SPEC.dataset_id, storage=storage
+            ),
+            source_resource_key(SPEC): SourceStoreResource(
+                dataset_id=SPEC.dataset_id, storage=storage
+            ),
         }
         self.definitions = Definitions(
             assets=[build_dataset_asset(SPEC)],
@@ -74,17 +93,26 @@ class Harness:
             resources=self.resources,
         )
 
-    def tick(self) -> SensorExecutionData:
-        context = build_sensor_context(
+    def tick(self) -> list[RunRequest]:
+        """The tick's run requests; its cursor is kept for the next tick."""
+        # A context manager: the repository and source resources nest the storage resource.
+        with build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
             resources=self.resources,
             definitions=self.definitions,
             sensor_name=self.sensor.name,
-        )
-        result = self.sensor.evaluate_tick(context)
+        ) as context:
+            result: SensorExecutionData = self.sensor.evaluate_tick(context)
         self.cursor = result.cursor
-        return result
+        assert result.run_requests is not None
+        return list(result.run_requests)
+
+
+def _live_run(instance: DagsterInstance, status: DagsterRunStatus = DagsterRunStatus.STARTED):
+    return create_run_for_test(
+        instance, job_name=JOB.name, status=status, tags={"dagster/partition": KEY}
+    )
 
 
 @pytest.fixture
@@ -99,73 +127,138 @@ def bucket(local_s3: LocalS3) -> str:
 def test_first_file_starts_one_run_then_recovery(
     tmp_path, local_s3: LocalS3, bucket: str, publish: PublishFn
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    cycle = _current_cycle(now)
-    key = cycle.strftime(PARTITION_FORMAT)
     with instance_for_test() as instance:
-        harness = Harness(tmp_path, local_s3, instance, now)
+        harness = Harness(_local_storage(tmp_path, local_s3), instance, BEFORE_DUE)
 
-        assert harness.tick().run_requests == []  # nothing published
+        assert harness.tick() == []  # nothing published, not due yet
 
-        publish(cycle, [0], bucket=bucket, write_index=False)
-        assert harness.tick().run_requests == []  # data without its index is not published
+        publish(CYCLE, [0], bucket=bucket, write_index=False)
+        assert harness.tick() == []  # data without its index is not published
 
-        publish(cycle, [0], bucket=bucket)
-        (request,) = harness.tick().run_requests
-        assert request.run_key == f"{key}:start"
-        assert request.partition_key == key
+        publish(CYCLE, [0], bucket=bucket)
+        (request,) = harness.tick()
+        assert request.run_key == f"{KEY}:start"
+        assert request.partition_key == KEY
+        assert request.tags["vidx/trigger"] == "first-file"
         config = request.run_config["ops"]["noaa_gfs_forecast"]["config"]
         assert config["commit_interval_seconds"] == 1.0
-        assert PublicationCursor.parse(harness.cursor).started.keys() == {key}
+        assert PublicationCursor.parse(harness.cursor).started.keys() == {KEY}
 
         # The cursor is persisted: the next tick does not start the cycle again, and while a
         # run of the partition is live it does not recover it either.
-        live = create_run_for_test(
-            instance,
-            job_name=JOB.name,
-            status=DagsterRunStatus.STARTED,
-            tags={"dagster/partition": key},
-        )
-        publish(cycle, [1, 2], bucket=bucket)
-        assert harness.tick().run_requests == []
+        live = _live_run(instance)
+        publish(CYCLE, [1, 2], bucket=bucket)
+        assert harness.tick() == []
 
         # The run dies: published files the repository lacks get a recovery run, once per tick
         # until a run is live again, each with its own run key.
         instance.report_run_failed(live)
-        (recovery,) = harness.tick().run_requests
-        assert recovery.run_key == f"{key}:recover:1"
+        (recovery,) = harness.tick()
+        assert recovery.run_key == f"{KEY}:recover:1"
+        assert recovery.partition_key == KEY
         assert recovery.tags["vidx/trigger"] == "recovery"
-        create_run_for_test(
-            instance,
-            job_name=JOB.name,
-            status=DagsterRunStatus.STARTING,
-            tags={"dagster/partition": key},
-        )
-        assert harness.tick().run_requests == []
+        _live_run(instance, DagsterRunStatus.STARTING)
+        assert harness.tick() == []
 
         # Once the repository holds every published file there is nothing to recover.
         repo = open_repository(
-            SPEC, RepositorySettings(local_root=str(tmp_path)), source_endpoint=local_s3.endpoint
+            SPEC,
+            RepositorySettings(local_root=str(tmp_path / "repos")),
+            source_endpoint=local_s3.endpoint,
         )
-        ingest_partition(
+        result = ingest_partition(
             SPEC,
             repo,
             open_source_store(SPEC.source.store, local_s3.endpoint),
-            cycle,
-            clock=lambda: cycle + dt.timedelta(days=30),
+            CYCLE,
+            clock=lambda: CYCLE + dt.timedelta(days=30),
         )
+        assert result.files_ingested == 3
         for run in instance.get_runs():
             if run.status == DagsterRunStatus.STARTING:
                 instance.report_run_canceled(run)
-        assert harness.tick().run_requests == []
+        assert harness.tick() == []
+
+
+def test_a_due_cycle_starts_before_its_first_file(
+    tmp_path, local_s3: LocalS3, bucket: str, publish: PublishFn
+) -> None:
+    """``poll_ahead`` before the first file is due, the cycle's run starts with nothing
+    published; the first file then starts nothing more."""
+    with instance_for_test() as instance:
+        harness = Harness(_local_storage(tmp_path, local_s3), instance, DUE)
+        (request,) = harness.tick()
+        assert request.run_key == f"{KEY}:start"
+        assert request.partition_key == KEY
+        assert request.tags["vidx/trigger"] == "due"
+        assert request.tags["vidx/run_kind"] == "operational"
+        config = request.run_config["ops"]["noaa_gfs_forecast"]["config"]
+        assert config["commit_interval_seconds"] == 1.0
+        assert PublicationCursor.parse(harness.cursor).started.keys() == {KEY}
+
+        assert harness.tick() == []  # started once
+
+        _live_run(instance)
+        publish(CYCLE, [0], bucket=bucket)
+        assert harness.tick() == []  # the first file does not start it again
+
+
+@pytest.mark.parametrize(
+    "now",
+    [BEFORE_DUE, CYCLE + PUBLICATION.last_file_after],
+    ids=["before-poll-ahead", "after-last-file"],
+)
+def test_nothing_published_and_not_due_starts_nothing(
+    tmp_path, local_s3: LocalS3, bucket: str, now: dt.datetime
+) -> None:
+    with instance_for_test() as instance:
+        harness = Harness(_local_storage(tmp_path, local_s3), instance, now)
+        assert harness.tick() == []
+    assert PublicationCursor.parse(harness.cursor).started == {}
 
 
 def test_cycles_outside_the_publication_window_are_ignored(
     tmp_path, local_s3: LocalS3, bucket: str, publish: PublishFn
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    old_cycle = _current_cycle(now) - dt.timedelta(days=2)
+    old_cycle = CYCLE - dt.timedelta(days=2)
     publish(old_cycle, [0], bucket=bucket)
     with instance_for_test() as instance:
-        result = Harness(tmp_path, local_s3, instance, now).tick()
-    assert result.run_requests == []
+        assert Harness(_local_storage(tmp_path, local_s3), instance, BEFORE_DUE).tick() == []
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_a_tick_never_creates_the_repository(
+    tmp_path, s3_env: LocalS3, bucket: str, publish: PublishFn, kind: str
+) -> None:
+    """Before a run has created the repository, the sensor starts and recovers the cycle from
+    the listing alone and leaves the repository's location empty."""
+    repos_bucket = "vidx-sensor-repositories"
+    if kind == "s3":
+        s3_env.create_bucket(repos_bucket)
+        storage = RepositoryStorageResource(
+            kind="s3",
+            bucket=repos_bucket,
+            prefix="sensor-test",
+            region=s3_env.region,
+            endpoint=s3_env.endpoint,
+            source_endpoint=s3_env.endpoint,
+        )
+    else:
+        storage = _local_storage(tmp_path, s3_env)
+
+    def repository_objects() -> list[str]:
+        """What exists at the repository's location (local: the directory itself)."""
+        if kind == "local":
+            location = Path(storage.settings().location(SPEC.dataset_id))
+            return [str(location)] if location.exists() else []
+        listing = s3_env.boto3_client().list_objects_v2(Bucket=repos_bucket, Prefix="sensor-test/")
+        return [item["Key"] for item in listing.get("Contents", [])]
+
+    publish(CYCLE, [0], bucket=bucket)
+    with instance_for_test() as instance:
+        harness = Harness(storage, instance, BEFORE_DUE)
+        (start,) = harness.tick()
+        assert start.run_key == f"{KEY}:start"
+        (recovery,) = harness.tick()  # no run is live: the file is not held
+        assert recovery.run_key == f"{KEY}:recover:1"
+    assert repository_objects() == []

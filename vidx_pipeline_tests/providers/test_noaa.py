@@ -39,3 +39,33 @@ def test_window_text(
     window: InstantWindow | StatisticalWindow, lead: int, text: str | None
 ) -> None:
     assert wgrib2_window_text(window, lead) == text
+
+
+def test_a_sub_message_is_refused_never_placed_as_its_sibling() -> None:
+    """wgrib2's ``n.2`` shares the bytes of ``n.1``; the codec decodes the first field, so the
+    ``n.2`` field (VGRD) must not get a ref."""
+    import datetime as dt
+
+    from vidx_pipeline.datasets import get_dataset
+    from vidx_pipeline.index_formats import get_format
+    from vidx_pipeline.index_formats.base import SourceObject
+    from vidx_pipeline.providers.noaa import PROVIDER
+    from vidx_pipeline.source_files import expected_files
+
+    spec = get_dataset("noaa-gfs-forecast")
+    init = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
+    text = (
+        "1:0:d=2025080100:PRMSL:mean sea level:7 hour fcst:\n"
+        "2.1:1000:d=2025080100:UGRD:10 m above ground:7 hour fcst:\n"
+        "2.2:1000:d=2025080100:VGRD:10 m above ground:7 hour fcst:\n"
+    )
+    data = SourceObject("f007", 3000, init, None)
+    entries = get_format("wgrib2_idx").parse(
+        text, index_url="i", data=data, data_url="d", init=init
+    )
+    (file,) = [f for f in expected_files(spec, init) if f.lead_hours == 7]
+    placed = PROVIDER.match_file(spec, file, entries, data_url="d", index_url="i", checksum=init)
+    assert {r.variable for r in placed.refs} == {"pressure_reduced_to_mean_sea_level", "wind_u_10m"}
+    (refused,) = placed.refused
+    assert "i line 3" in refused
+    assert "VGRD:10 m above ground" in refused

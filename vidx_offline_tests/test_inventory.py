@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from vidx_pipeline.offline.inventory import (
+from vidx_offline.inventory import (
     ANALYSIS_TEMPLATE,
     FORECAST_TEMPLATE,
     INVENTORY_DIR,

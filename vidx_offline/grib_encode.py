@@ -3,7 +3,7 @@
 Contract:
 
 - :func:`encode_message` returns one complete GRIB2 message (``GRIB`` ... ``7777``) for an
-  :class:`~vidx_pipeline.offline.inventory.InventoryLine` at ``init`` + ``lead_hours``:
+  :class:`~vidx_offline.inventory.InventoryLine` at ``init`` + ``lead_hours``:
   centre ``kwbc`` (7), GFS generating process 96, a global regular_ll grid
   (``nlat, nlon = grid``; first point 90°N 0°E, last point 90°S ``360 - 360/nlon``°E, scanning
   north to south, west to east, so ``values[0, 0]`` is 90°N 0°E), the parameter from
@@ -49,7 +49,7 @@ from typing import Any, Literal, get_args
 import eccodes
 import numpy as np
 
-from vidx_pipeline.offline.inventory import InventoryLine
+from vidx_offline.inventory import InventoryLine
 
 PackingType = Literal["grid_complex_spatial_differencing", "grid_complex", "grid_simple"]
 PACKING_TYPES: tuple[str, ...] = get_args(PackingType)
@@ -657,9 +657,11 @@ def _new_handle(key: _HandleKey) -> Any:
             eccodes.codes_set_long(handle, "optimizeScaleFactor", 1)
         if packing == "grid_complex_spatial_differencing":
             eccodes.codes_set_long(handle, "orderOfSpatialDifferencing", 2)  # as NCEP
+        # Always: ecCodes' default missing value (9999) is a plausible field value, and complex
+        # packing would silently write such a point as missing.
+        eccodes.codes_set_double(handle, "missingValue", MISSING_VALUE)
         if with_bitmap:
             eccodes.codes_set_long(handle, "bitmapPresent", 1)
-            eccodes.codes_set_double(handle, "missingValue", MISSING_VALUE)
         eccodes.codes_set_long(handle, "bitsPerValue", 8)
         eccodes.codes_set_long(handle, "decimalScaleFactor", 0)
         eccodes.codes_set_double_array(handle, "values", np.zeros(nlat * nlon))

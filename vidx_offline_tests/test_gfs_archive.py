@@ -11,8 +11,8 @@ import pydantic
 import pytest
 from obstore.store import MemoryStore
 
-from vidx_pipeline.offline import gfs_archive
-from vidx_pipeline.offline.gfs_archive import (
+from vidx_offline import gfs_archive
+from vidx_offline.gfs_archive import (
     GFS_BUCKET,
     GfsArchiveConfig,
     GfsArchiveError,
@@ -22,7 +22,7 @@ from vidx_pipeline.offline.gfs_archive import (
     render_gfs_file,
     write_gfs_archive,
 )
-from vidx_pipeline.offline.inventory import gfs_inventory, parse_inventory_line
+from vidx_offline.inventory import gfs_inventory, parse_inventory_line
 
 INIT = datetime(2025, 8, 1, 0, tzinfo=UTC)
 FIELDS = (("TMP", "2 m above ground"), ("APCP", "surface"), ("SOILW", "0-0.1 m below ground"))
@@ -169,7 +169,7 @@ def test_seed_changes_values_not_layout() -> None:
 def test_write_to_the_loopback_s3_api_streams_large_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer's real target: an S3Store on moto's S3 API, single PUTs and multipart."""
 
-    from vidx_pipeline.offline.s3_server import running_s3_server
+    from vidx_offline.s3_server import running_s3_server
 
     monkeypatch.setattr(gfs_archive, "STREAM_THRESHOLD_BYTES", 2000)
     config = GfsArchiveConfig(init_times=(INIT,), lead_hours=(0, 7), grid=(19, 36), fields=FIELDS)

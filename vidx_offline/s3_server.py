@@ -30,7 +30,7 @@ from typing import Any
 
 from obstore.store import S3Store
 
-from vidx_pipeline.offline.processes import reset_signal_handlers
+from vidx_offline.processes import reset_signal_handlers
 
 LOCAL_ACCESS_KEY_ID = "vidx-local-test"
 LOCAL_SECRET_ACCESS_KEY = "vidx-local-test-secret"

@@ -1,4 +1,4 @@
-"""Index validation: every bad index is refused with the object and line named."""
+"""wgrib2 ``.idx`` validation: every bad index is refused with the object and line named."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from vidx_pipeline.index_files import BadIndexError, SourceObject, parse_index
+from vidx_pipeline.index_formats import get_format
+from vidx_pipeline.index_formats.base import BadIndexError, SourceObject
 
 INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 URL = "s3://noaa-gfs-bdp-pds/gfs.20250801/00/atmos/gfs.t00z.pgrb2.0p25.f007.idx"
@@ -20,8 +21,8 @@ GOOD = (
 
 def _parse(text: str, size: int = 3000):
     data = SourceObject(DATA.key, size, INIT, DATA.etag)
-    return parse_index(
-        text, index_url=URL, index_format="wgrib2_idx", data=data, data_url=URL[:-4], init=INIT
+    return get_format("wgrib2_idx").parse(
+        text, index_url=URL, data=data, data_url=URL[:-4], init=INIT
     )
 
 
@@ -54,3 +55,16 @@ def test_bad_index_names_the_object_and_line(
     assert raised.value.line == line
     if line is not None:
         assert f"line {line}" in message
+
+
+def test_a_sub_message_shares_its_parents_byte_range() -> None:
+    text = GOOD.replace(
+        "2:1000:d=2025080100:TMP:2 m above ground:7 hour fcst:\n",
+        "2.1:1000:d=2025080100:UGRD:10 m above ground:7 hour fcst:\n"
+        "2.2:1000:d=2025080100:VGRD:10 m above ground:7 hour fcst:\n",
+    )
+    entries = _parse(text)
+    assert [(e.var, e.submessage, e.offset, e.length) for e in entries[1:3]] == [
+        ("UGRD", 1, 1000, 1000),
+        ("VGRD", 2, 1000, 1000),
+    ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import obstore
 from obstore.store import ObjectStore
 
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
+from vidx_offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
 
 
 @dataclass

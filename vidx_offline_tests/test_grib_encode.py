@@ -11,8 +11,8 @@ import gribberish
 import numpy as np
 import pytest
 
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
-from vidx_pipeline.offline.grib_encode import (
+from vidx_offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
+from vidx_offline.grib_encode import (
     ELEMENTS,
     FALLBACK_ELEMENT,
     FALLBACK_SURFACES,
@@ -31,7 +31,7 @@ from vidx_pipeline.offline.grib_encode import (
     synthetic_message_values,
     window_timing,
 )
-from vidx_pipeline.offline.inventory import InventoryLine, gfs_inventory
+from vidx_offline.inventory import InventoryLine, gfs_inventory
 
 INIT = datetime(2025, 8, 1, 6, tzinfo=UTC)
 GRID = (19, 36)

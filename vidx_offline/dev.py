@@ -18,11 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vidx_offline.gfs_archive import GfsArchiveConfig
+from vidx_offline.processes import kill_process_group, reset_signal_handlers
+from vidx_offline.publisher import CyclePublisher, render_cycle
+from vidx_offline.s3_server import running_s3_server
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.offline.gfs_archive import GfsArchiveConfig
-from vidx_pipeline.offline.processes import kill_process_group, reset_signal_handlers
-from vidx_pipeline.offline.publisher import CyclePublisher, render_cycle
-from vidx_pipeline.offline.s3_server import running_s3_server
 from vidx_pipeline.providers.noaa import wgrib2_fields
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,11 +7,11 @@ Contract:
   inventory at the same key plus ``.idx`` (:func:`gfs_index_key`). The templates are written
   here independently of the dataset spec, so the archive checks the spec rather than echoing it.
 - A data object is the concatenation of real GRIB2 messages, one per line of
-  :func:`~vidx_pipeline.offline.inventory.gfs_inventory` for its lead (optionally filtered to
+  :func:`~vidx_offline.inventory.gfs_inventory` for its lead (optionally filtered to
   :attr:`GfsArchiveConfig.fields`), in inventory order. Its index holds one wgrib2 line per
   message, numbered from 1, ``\\n``-terminated, whose offset is the message's byte offset; the
   last message ends at the end of the object.
-- Message values are :func:`~vidx_pipeline.offline.grib_encode.synthetic_message_values` of
+- Message values are :func:`~vidx_offline.grib_encode.synthetic_message_values` of
   (line, grid, init, lead, seed): deterministic, so any test can recompute what it must decode.
 - :func:`write_gfs_archive` writes file after file, each data object completely before its index
   (the producer's order, so a reader that sees an index can always read its data). Only one
@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 import obstore
 from pydantic import field_validator, model_validator
 
-from vidx_pipeline.offline.grib_encode import (
+from vidx_offline.grib_encode import (
     DEFAULT_PACKING,
     PackingType,
     check_grid,
@@ -37,7 +37,7 @@ from vidx_pipeline.offline.grib_encode import (
     field_bitmap,
     synthetic_field,
 )
-from vidx_pipeline.offline.inventory import InventoryLine, gfs_inventory
+from vidx_offline.inventory import InventoryLine, gfs_inventory
 from vidx_pipeline.spec import FrozenModel
 
 GFS_BUCKET = "noaa-gfs-bdp-pds"

@@ -1,0 +1,69 @@
+"""ECMWF JSON-lines ``.index``: the real open-data fixture parses to its own byte ranges, and
+every bad index is refused with the object and line named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from vidx_pipeline.index_formats import get_format
+from vidx_pipeline.index_formats.base import BadIndexError, SourceObject
+
+REAL = Path(__file__).parents[1] / "fixtures" / "real" / "ecmwf-index"
+TEXT = (REAL / "aifs_single_20250301_00z_0h.index").read_text()
+INIT = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+URL = "s3://ecmwf-forecasts/20250301/00z/aifs-single/0p25/oper/20250301000000-0h-oper-fc.index"
+RECORDS = [json.loads(line) for line in TEXT.splitlines()]
+SIZE = max(r["_offset"] + r["_length"] for r in RECORDS)
+
+
+def _parse(text: str, size: int = SIZE, init: dt.datetime = INIT):
+    data = SourceObject("x.grib2", size, INIT, None)
+    return get_format("ecmwf_index").parse(
+        text, index_url=URL, data=data, data_url=URL[:-6] + ".grib2", init=init
+    )
+
+
+def test_the_real_index_parses_to_its_own_offsets_and_lengths() -> None:
+    entries = _parse(TEXT)
+    assert len(entries) == len(RECORDS) == 106
+    # Read straight from the JSON, independently of gribberish.
+    assert [(e.offset, e.length) for e in entries] == [
+        (r["_offset"], r["_length"]) for r in RECORDS
+    ]
+    assert {e.keys["levtype"] for e in entries} == {r["levtype"] for r in RECORDS}
+
+
+def _line(number: int, record: dict[str, object]) -> str:
+    lines = TEXT.splitlines()
+    lines[number - 1] = json.dumps(record)
+    return "\n".join(lines) + "\n"
+
+
+def _without(key: str) -> str:
+    record = dict(RECORDS[2])
+    del record[key]
+    return _line(3, record)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "line"),
+    [
+        ("", "empty index", None),
+        (TEXT.replace(TEXT.splitlines()[4], "not json at all", 1), "not JSON", 5),
+        (_without("_length"), "missing keys ['_length']", 3),
+        (_line(7, {**RECORDS[6], "_offset": SIZE}), "lies outside", 7),
+        (_line(8, {**RECORDS[7], "_offset": RECORDS[0]["_offset"]}), "repeats line 1", 8),
+        (_line(9, {**RECORDS[8], "date": "20250228"}), "disagrees", 9),
+    ],
+    ids=["empty", "not-json", "missing-key", "beyond-object", "duplicate-offset", "other-date"],
+)
+def test_bad_index_names_the_object_and_line(text: str, problem: str, line: int | None) -> None:
+    with pytest.raises(BadIndexError) as raised:
+        _parse(text)
+    assert URL in str(raised.value)
+    assert problem in str(raised.value)
+    assert raised.value.line == line

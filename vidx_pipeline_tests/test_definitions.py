@@ -1,0 +1,177 @@
+"""The code location's wiring, checked for every registered dataset: a new dataset in
+``vidx_pipeline.datasets.DATASETS`` is tested here without a line of test code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetKey,
+    DefaultSensorStatus,
+    Definitions,
+    EnvVar,
+    TimeWindowPartitionsDefinition,
+    build_sensor_context,
+    instance_for_test,
+    partition_loading_context,
+)
+from dotenv import dotenv_values
+
+from vidx_offline.s3_server import LocalS3
+from vidx_pipeline.datasets import DATASETS
+from vidx_pipeline.definitions import build_definitions, dataset_definitions
+from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT
+from vidx_pipeline.orchestration.resources import (
+    ENV_DEFAULTS,
+    ENV_VARS,
+    REPOSITORY_STORAGE_KEY,
+    IcechunkRepositoryResource,
+    RepositoryStorageResource,
+    SourceStoreResource,
+    repository_storage_from_env,
+)
+from vidx_pipeline.orchestration.sensors import OPERATIONAL_TAGS, SENSOR_STATUS_ENV_VAR
+from vidx_pipeline.spec import DatasetSpec
+
+CHECKOUT = Path(__file__).parents[1]
+SPECS = list(DATASETS.values())
+every_dataset = pytest.mark.parametrize("spec", SPECS, ids=[s.dataset_id for s in SPECS])
+
+
+def _name(spec: DatasetSpec) -> str:
+    """The rule the code location names things by: the dataset id, as a Python identifier."""
+    return spec.dataset_id.replace("-", "_")
+
+
+@pytest.fixture
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of the code location's variables set: loading must not need them."""
+    for variable in ENV_VARS.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv(SENSOR_STATUS_ENV_VAR, raising=False)
+
+
+@every_dataset
+def test_dataset_definitions_resolve_with_names_from_the_dataset_id(
+    spec: DatasetSpec, no_env: None
+) -> None:
+    defs = dataset_definitions(spec, repository_storage_from_env())
+    Definitions.validate_loadable(defs)
+    repository = defs.get_repository_def()
+    name = _name(spec)
+
+    assert repository.asset_graph.get_all_asset_keys() == {AssetKey(name)}
+    jobs = {job.name: job for job in defs.resolve_all_job_defs()}
+    assert {f"{name}_job", f"{name}_operational_job"} <= jobs.keys()
+    operational = jobs[f"{name}_operational_job"]
+    assert operational.executor_def.name == "in_process"
+    assert OPERATIONAL_TAGS.items() <= operational.tags.items()
+
+    (sensor,) = repository.sensor_defs
+    assert sensor.name == f"{name}_publication_sensor"
+    assert sensor.job_name == f"{name}_operational_job"
+    assert sensor.default_status == DefaultSensorStatus.STOPPED
+
+    resources = defs.resources or {}
+    repository_resource = resources[f"{name}_repository"]
+    source_resource = resources[f"{name}_source"]
+    assert isinstance(repository_resource, IcechunkRepositoryResource)
+    assert isinstance(source_resource, SourceStoreResource)
+    assert repository_resource.dataset_id == source_resource.dataset_id == spec.dataset_id
+    asset = defs.resolve_assets_def(name)
+    assert asset.required_resource_keys >= {f"{name}_repository", f"{name}_source"}
+    assert asset.check_keys  # the refs_complete check
+    assert asset.backfill_policy is not None
+
+
+@every_dataset
+def test_partitions_start_at_the_append_start_with_the_spec_cadence(spec: DatasetSpec) -> None:
+    partitions = (
+        dataset_definitions(spec, RepositoryStorageResource())
+        .resolve_assets_def(_name(spec))
+        .partitions_def
+    )
+    assert isinstance(partitions, TimeWindowPartitionsDefinition)
+    axis = spec.append_dimension
+    first = partitions.time_window_for_partition_key(partitions.get_first_partition_key())
+    assert first.start == axis.start
+    assert first.end - first.start == axis.frequency
+    # The newest partition is the cycle now being published (its window is still open).
+    with partition_loading_context(effective_dt=axis.value_at(1000) + axis.frequency / 2):
+        newest = partitions.get_last_partition_key()
+        count = len(partitions.get_partition_keys())
+    assert newest is not None
+    assert partitions.time_window_for_partition_key(newest).start == axis.value_at(1000)
+    assert count == 1001
+
+
+@every_dataset
+def test_the_sensor_runs_by_default_when_asked(
+    spec: DatasetSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SENSOR_STATUS_ENV_VAR, "on")
+    defs = dataset_definitions(spec, RepositoryStorageResource())
+    (sensor,) = defs.get_repository_def().sensor_defs
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+
+
+def test_the_code_location_holds_every_dataset_and_the_shared_storage(no_env: None) -> None:
+    from vidx_pipeline.definitions import defs
+
+    Definitions.validate_loadable(defs)
+    repository = defs.get_repository_def()
+    assert repository.asset_graph.get_all_asset_keys() == {AssetKey(_name(s)) for s in SPECS}
+    assert len(repository.assets_defs_by_key) == len(DATASETS)
+    assert {s.name for s in repository.sensor_defs} == {
+        f"{_name(s)}_publication_sensor" for s in SPECS
+    }
+
+    resources = defs.resources or {}
+    storage = resources[REPOSITORY_STORAGE_KEY]
+    assert isinstance(storage, RepositoryStorageResource)
+    # Every field comes from its environment variable, resolved at run time, never at import.
+    fields = {field: getattr(storage, field) for field in RepositoryStorageResource.model_fields}
+    assert fields == {field: EnvVar(variable) for field, variable in ENV_VARS.items()}
+    assert all(isinstance(value, EnvVar) for value in fields.values())
+    for spec in SPECS:
+        for key in (f"{_name(spec)}_repository", f"{_name(spec)}_source"):
+            resource = resources[key]
+            assert isinstance(resource, IcechunkRepositoryResource | SourceStoreResource)
+            assert resource.storage == storage
+
+
+def test_env_file_holds_exactly_the_defaults() -> None:
+    """The repo-root ``.env`` (loaded by the dagster CLI) sets every variable the storage
+    resource reads, to :data:`ENV_DEFAULTS`, and nothing else (no credentials)."""
+    assert dotenv_values(CHECKOUT / ".env") == ENV_DEFAULTS
+    assert ENV_DEFAULTS.keys() == set(ENV_VARS.values())
+
+
+@every_dataset
+def test_the_code_location_sensor_creates_no_repository(
+    spec: DatasetSpec, tmp_path: Path, s3_env: LocalS3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick of the code location's own sensor, its resources resolved from the environment,
+    on the wall clock: whatever the time of day, it creates no repository and starts at most a
+    cycle that is due (nothing near now is published)."""
+    monkeypatch.setenv("VIDX_REPO_ROOT", str(tmp_path))
+    s3_env.create_bucket(spec.source.store.bucket, public_read=True)
+    defs = build_definitions([spec])
+    sensor = defs.resolve_sensor_def(f"{_name(spec)}_publication_sensor")
+    # Taken before the tick: a cycle boundary crossed during the tick leaves nothing due.
+    newest = spec.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
+    with (
+        instance_for_test() as instance,
+        build_sensor_context(
+            instance=instance,
+            resources=defs.resources,
+            definitions=defs,
+            sensor_name=sensor.name,
+        ) as context,
+    ):
+        requests = sensor.evaluate_tick(context).run_requests or []
+    assert not (tmp_path / spec.dataset_id).exists()
+    assert all(r.tags["vidx/trigger"] == "due" for r in requests)
+    assert [r.partition_key for r in requests] in ([], [newest.strftime(PARTITION_FORMAT)])
