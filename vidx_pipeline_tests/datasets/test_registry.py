@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import json
+import os
+import tomllib
 from pathlib import Path
 
 import pytest
+import setuptools
 import zarr
 from gribberish.zarr import GribberishCodec
 
@@ -112,7 +116,40 @@ def test_the_core_never_imports_a_provider_module() -> None:
 
 
 def test_the_wheel_holds_the_pipeline_only() -> None:
-    text = (PACKAGE.parent / "pyproject.toml").read_text()
-    assert 'include = ["vidx_pipeline", "vidx_pipeline.*"]' in text
-    assert not (PACKAGE / "offline").exists()
-    assert not (PACKAGE / "demo.py").exists()
+    """The packages setuptools puts in the wheel, found with the project's own configuration."""
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    find = config["tool"]["setuptools"]["packages"]["find"]
+    packages = setuptools.find_packages(where=str(PACKAGE.parent), include=find["include"])
+    assert "vidx_pipeline" in packages
+    assert "vidx_pipeline.orchestration" in packages
+    assert not [p for p in packages if not p.startswith("vidx_pipeline.") and p != "vidx_pipeline"]
+    assert not [p for p in packages if "offline" in p or "tests" in p]
+
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE_SNAPSHOTS = "VIDX_UPDATE_SNAPSHOTS"
+
+
+def _template_metadata(spec: DatasetSpec) -> dict[str, object]:
+    """Every array's Zarr metadata (dims, shape, chunks, dtype, codecs, CF attributes) and the
+    group's attributes, as the template writes them."""
+    store = zarr.storage.MemoryStore()
+    write_template(spec, store)
+    group = zarr.open_group(store, mode="r")
+    arrays = {name: array.metadata.to_dict() for name, array in group.arrays()}
+    return json.loads(
+        json.dumps({"attributes": dict(group.attrs), "arrays": arrays}, sort_keys=True, default=str)
+    )
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_template_metadata_matches_its_reviewed_snapshot(spec: DatasetSpec) -> None:
+    """A change of any variable, name, attribute, dim or codec shows up here as a diff to
+    review. Regenerate with ``VIDX_UPDATE_SNAPSHOTS=1 pytest -k snapshot`` and check it in."""
+    path = SNAPSHOTS / f"{spec.dataset_id}.json"
+    current = _template_metadata(spec)
+    if os.environ.get(UPDATE_SNAPSHOTS):
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    assert path.exists(), f"no snapshot for {spec.dataset_id}: run with {UPDATE_SNAPSHOTS}=1"
+    assert current == json.loads(path.read_text())
