@@ -154,6 +154,16 @@ def open_repository(
     config = repository_config(spec, source_endpoint)
     storage = settings.storage(spec.dataset_id)
     credentials = reader_credentials(spec)
+    if not create:
+        # Never leave anything behind (no directory, no lock file): a sensor tick opens this way.
+        if not icechunk.Repository.exists(storage):
+            raise FileNotFoundError(
+                f"no repository for {spec.dataset_id} at {settings.location(spec.dataset_id)}"
+            )
+        repo = icechunk.Repository.open(
+            storage, config=config, authorize_virtual_chunk_access=credentials
+        )
+        return DatasetRepository(spec=spec, settings=settings, repo=repo)
     if settings.kind == "local":
         Path(settings.local_root).mkdir(parents=True, exist_ok=True)
     lock = (

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from vidx_pipeline.datasets import get_dataset
 from vidx_offline.gfs_archive import (
     GFS_BUCKET,
     GfsArchiveConfig,
@@ -16,6 +15,7 @@ from vidx_offline.gfs_archive import (
     write_gfs_archive,
 )
 from vidx_offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.orchestration.resources import ENV_DEFAULTS
 from vidx_pipeline.providers.noaa import wgrib2_fields
 from vidx_pipeline.spec import (

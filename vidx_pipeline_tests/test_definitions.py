@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,11 @@ from dagster import (
     Definitions,
     EnvVar,
     TimeWindowPartitionsDefinition,
-    build_sensor_context,
-    instance_for_test,
     partition_loading_context,
 )
-from dotenv import dotenv_values
 
-from vidx_offline.s3_server import LocalS3
 from vidx_pipeline.datasets import DATASETS
-from vidx_pipeline.definitions import build_definitions, dataset_definitions
-from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT
+from vidx_pipeline.definitions import dataset_definitions
 from vidx_pipeline.orchestration.resources import (
     ENV_DEFAULTS,
     ENV_VARS,
@@ -131,10 +125,9 @@ def test_the_code_location_holds_every_dataset_and_the_shared_storage(no_env: No
     resources = defs.resources or {}
     storage = resources[REPOSITORY_STORAGE_KEY]
     assert isinstance(storage, RepositoryStorageResource)
-    # Every field comes from its environment variable, resolved at run time, never at import.
+    # Nothing set: every field holds its local default.
     fields = {field: getattr(storage, field) for field in RepositoryStorageResource.model_fields}
-    assert fields == {field: EnvVar(variable) for field, variable in ENV_VARS.items()}
-    assert all(isinstance(value, EnvVar) for value in fields.values())
+    assert fields == {field: ENV_DEFAULTS[variable] for field, variable in ENV_VARS.items()}
     for spec in SPECS:
         for key in (f"{_name(spec)}_repository", f"{_name(spec)}_source"):
             resource = resources[key]
@@ -142,36 +135,18 @@ def test_the_code_location_holds_every_dataset_and_the_shared_storage(no_env: No
             assert resource.storage == storage
 
 
-def test_env_file_holds_exactly_the_defaults() -> None:
-    """The repo-root ``.env`` (loaded by the dagster CLI) sets every variable the storage
-    resource reads, to :data:`ENV_DEFAULTS`, and nothing else (no credentials)."""
-    assert dotenv_values(CHECKOUT / ".env") == ENV_DEFAULTS
+def test_a_set_variable_is_resolved_by_dagster_at_run_time(
+    no_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set variable becomes an ``EnvVar``: config holds its name, never its value."""
+    monkeypatch.setenv("VIDX_REPO_BUCKET", "my-repositories")
+    storage = repository_storage_from_env()
+    assert storage.bucket == EnvVar("VIDX_REPO_BUCKET")
+    assert storage.kind == ENV_DEFAULTS["VIDX_REPO_KIND"]
     assert ENV_DEFAULTS.keys() == set(ENV_VARS.values())
 
 
-@every_dataset
-def test_the_code_location_sensor_creates_no_repository(
-    spec: DatasetSpec, tmp_path: Path, s3_env: LocalS3, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A tick of the code location's own sensor, its resources resolved from the environment,
-    on the wall clock: whatever the time of day, it creates no repository and starts at most a
-    cycle that is due (nothing near now is published)."""
-    monkeypatch.setenv("VIDX_REPO_ROOT", str(tmp_path))
-    s3_env.create_bucket(spec.source.store.bucket, public_read=True)
-    defs = build_definitions([spec])
-    sensor = defs.resolve_sensor_def(f"{_name(spec)}_publication_sensor")
-    # Taken before the tick: a cycle boundary crossed during the tick leaves nothing due.
-    newest = spec.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
-    with (
-        instance_for_test() as instance,
-        build_sensor_context(
-            instance=instance,
-            resources=defs.resources,
-            definitions=defs,
-            sensor_name=sensor.name,
-        ) as context,
-    ):
-        requests = sensor.evaluate_tick(context).run_requests or []
-    assert not (tmp_path / spec.dataset_id).exists()
-    assert all(r.tags["vidx/trigger"] == "due" for r in requests)
-    assert [r.partition_key for r in requests] in ([], [newest.strftime(PARTITION_FORMAT)])
+def test_no_env_file_overrides_the_environment() -> None:
+    """The dagster CLI lets a ``.env`` in its working directory override the real environment:
+    the checkout has none."""
+    assert not (CHECKOUT / ".env").exists()

@@ -27,9 +27,9 @@ from gribberish.zarr import GribberishCodec
 from obstore.store import S3Store
 from zarr.codecs.numcodecs import BZ2
 
-from vidx_pipeline.index_formats.base import SourceObject
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.source_store import container_credentials, virtual_chunk_container
 from vidx_pipeline.spec import ObjectStoreSpec
 

@@ -91,7 +91,8 @@ def variable_of(
                 short_name=family.short_name,
                 standard_name=family.standard_name,
                 step_type=_STEP_TYPES[family.window],
-                comment=f"NCEP wgrib2 inventory: {family.element}:{family.level}",
+                comment="NCEP wgrib2 inventory: "
+                f"{family.element}:{family.level.replace('{}', '<level>')}",
             ),
             "match": Wgrib2Match(element=family.element, level=family.level),
             "window": _window(family),

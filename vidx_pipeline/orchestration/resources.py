@@ -2,13 +2,15 @@
 each producer's store.
 
 Configuration comes from the environment through Dagster's ``EnvVar`` (see
-:func:`shared_resources`), resolved when a run or sensor uses the resource, never at import.
+:func:`repository_storage_from_env`), resolved when a run or sensor uses the resource.
 Resource config holds locations only; credentials come from the environment when a store is
 opened, so nothing secret reaches Dagster's run storage, logs or metadata. An empty value means
 "not set" (the cloud's own endpoint, no bucket).
 """
 
 from __future__ import annotations
+
+import os
 
 from dagster import ConfigurableResource, EnvVar
 from obstore.store import S3Store
@@ -30,9 +32,8 @@ ENV_VARS = {
     "endpoint": "VIDX_REPO_ENDPOINT",
     "source_endpoint": "VIDX_S3_ENDPOINT",
 }
-"""Environment variable of each field of :class:`RepositoryStorageResource`. Every one must be
-set where Dagster runs (an empty value is allowed): ``.env`` at the repository root holds the
-local defaults (:data:`ENV_DEFAULTS`), which the ``dagster`` CLI loads."""
+"""Environment variable of each field of :class:`RepositoryStorageResource` (an empty value
+means "not set"); unset ones take :data:`ENV_DEFAULTS`."""
 
 ENV_DEFAULTS = {
     "VIDX_REPO_KIND": "local",
@@ -126,7 +127,13 @@ class SourceStoreResource(ConfigurableResource):
 
 
 def repository_storage_from_env() -> RepositoryStorageResource:
-    """The shared storage resource, every field an ``EnvVar`` (resolved at run time)."""
+    """The shared storage resource: a field whose variable is set where the code location loads
+    is an ``EnvVar`` (its value resolved by Dagster at run time, never stored in config); an unset
+    one takes its local default from :data:`ENV_DEFAULTS`. No ``.env`` file: the dagster CLI
+    would let one override the real environment."""
     return RepositoryStorageResource(
-        **{field: EnvVar(variable) for field, variable in ENV_VARS.items()}
+        **{
+            field: EnvVar(variable) if variable in os.environ else ENV_DEFAULTS[variable]
+            for field, variable in ENV_VARS.items()
+        }
     )
