@@ -7,7 +7,7 @@ on a 3 x 4 grid and the spec is the real GFS spec (every variable, level dimensi
 with that grid. Encoding one init's 209 files with ecCodes takes about two minutes; it is done
 once in a child process (so its memory is not the benchmark's) and cached under
 ``.local/bench`` (keyed by the offline encoder's sources), and every other init is the same
-bytes with its dates rewritten (:func:`redate`).
+bytes with its dates rewritten (:class:`Redater`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import hashlib
 import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import vidx_offline
@@ -31,6 +31,8 @@ CACHE_DIR = ROOT / ".local" / "bench"
 TINY_GRID = (3, 4)
 TEMPLATE_INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 
+PUBLICATION_ENV_VAR = "VIDX_BENCH_PUBLICATION"
+"""The latency benchmark's publication schedule (JSON), read by :mod:`bench.location`."""
 ENCODER_SOURCES = ("inventory.py", "grib_encode.py", "gfs_archive.py", "publisher.py")
 """The modules of :mod:`vidx_offline` the encoded bytes depend on (the cache key)."""
 _SECTION0 = 16
@@ -90,43 +92,81 @@ def template_files(spec: DatasetSpec) -> list[GfsFile]:
     return files
 
 
-def _set_time(data: bytearray, pos: int, when: dt.datetime) -> None:
-    data[pos : pos + 7] = bytes(
+def _time_bytes(when: dt.datetime) -> bytes:
+    """GRIB2's 7-octet time: year (2 octets), month, day, hour, minute, second."""
+    return bytes(
         [*when.year.to_bytes(2, "big"), when.month, when.day, when.hour, when.minute, when.second]
     )
 
 
-def _get_time(data: bytes | bytearray, pos: int) -> dt.datetime:
-    month, day, hour, minute, second = data[pos + 2 : pos + 7]
-    year = int.from_bytes(data[pos : pos + 2], "big")
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+@dataclass(frozen=True)
+class _TimeFields:
+    """Where one file's times are: every message's reference time (section 1, octets 13-19)
+    and every statistical message's end of interval (template 4.8, octets 35-41)."""
+
+    reference: tuple[int, ...]
+    interval_end: tuple[int, ...]
 
 
-def redate(file: GfsFile, init: dt.datetime) -> GfsFile:
-    """``file`` as it would be for ``init``: the index's ``d=`` dates, every message's reference
-    time (section 1) and, for statistical messages (template 4.8), the end of their time
-    interval are rewritten; keys follow. Values are the template's (nothing here decodes them)."""
-    if init == file.init:
-        return file
-    shift = init - file.init
-    data = bytearray(file.data)
+def _time_fields(file: GfsFile) -> _TimeFields:
+    data = file.data
+    reference: list[int] = []
+    interval_end: list[int] = []
     for message in file.messages:
         start = message.offset
         if data[start : start + 4] != b"GRIB" or data[start + _SECTION0 + 4] != 1:
             raise ValueError(f"no GRIB2 section 1 at offset {start} of {file.data_key}")
         section1 = start + _SECTION0
-        _set_time(data, section1 + 12, _get_time(data, section1 + 12) + shift)
+        reference.append(section1 + 12)
         pos = section1 + int.from_bytes(data[section1 : section1 + 4], "big")
         while data[pos + 4] != 4:  # sections 2 and 3
             pos += int.from_bytes(data[pos : pos + 4], "big")
         if int.from_bytes(data[pos + 7 : pos + 9], "big") == _PDT_STATISTICAL:
-            _set_time(data, pos + 34, _get_time(data, pos + 34) + shift)
-    old, new = f"d={file.init:%Y%m%d%H}", f"d={init:%Y%m%d%H}"
-    return replace(
-        file,
-        init=init,
-        data_key=gfs_data_key(init, file.lead_hours),
-        index_key=gfs_index_key(init, file.lead_hours),
-        data=bytes(data),
-        index_text=file.index_text.replace(old, new),
-    )
+            interval_end.append(pos + 34)
+    # Rewritten as a whole below: check they are what the encoder wrote (every window of a
+    # file ends at its lead).
+    valid = file.init + dt.timedelta(hours=file.lead_hours)
+    expected = {pos: _time_bytes(file.init) for pos in reference}
+    expected.update({pos: _time_bytes(valid) for pos in interval_end})
+    for pos, value in expected.items():
+        if data[pos : pos + 7] != value:
+            raise ValueError(f"unexpected time at offset {pos} of {file.data_key}")
+    return _TimeFields(tuple(reference), tuple(interval_end))
+
+
+class Redater:
+    """Every file of a template init, as it would be for any other init (:meth:`files`): the
+    index's ``d=`` dates, every message's reference time and every statistical message's end
+    of interval rewritten, keys following. Values are the template's (nothing here decodes
+    them); headers are what the encoder writes for that init."""
+
+    def __init__(self, template: list[GfsFile]) -> None:
+        self.template = template
+        self.fields = [_time_fields(file) for file in template]
+
+    def files(self, init: dt.datetime) -> list[GfsFile]:
+        return [
+            self._redate(file, fields, init)
+            for file, fields in zip(self.template, self.fields, strict=True)
+        ]
+
+    @staticmethod
+    def _redate(file: GfsFile, fields: _TimeFields, init: dt.datetime) -> GfsFile:
+        if init == file.init:
+            return file
+        data = bytearray(file.data)
+        reference = _time_bytes(init)
+        for pos in fields.reference:
+            data[pos : pos + 7] = reference
+        interval_end = _time_bytes(init + dt.timedelta(hours=file.lead_hours))
+        for pos in fields.interval_end:
+            data[pos : pos + 7] = interval_end
+        old, new = f"d={file.init:%Y%m%d%H}", f"d={init:%Y%m%d%H}"
+        return replace(
+            file,
+            init=init,
+            data_key=gfs_data_key(init, file.lead_hours),
+            index_key=gfs_index_key(init, file.lead_hours),
+            data=bytes(data),
+            index_text=file.index_text.replace(old, new),
+        )

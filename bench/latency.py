@@ -40,8 +40,7 @@ import numpy as np
 import zarr
 from dagster import DagsterInstance, RunRecord, RunsFilter
 
-from bench.archive import redate, template_files, tiny_gfs_spec
-from bench.location import PUBLICATION_ENV_VAR
+from bench.archive import PUBLICATION_ENV_VAR, Redater, template_files, tiny_gfs_spec
 from vidx_offline.processes import kill_process_group, reset_signal_handlers
 from vidx_offline.publisher import CyclePublisher, PublishedFile
 from vidx_offline.s3_server import running_s3_server
@@ -108,8 +107,8 @@ def _write_workspace(path: Path) -> None:
 
 
 def _start_daemon(workdir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # Run from the benchmark's directory: the dagster CLI loads a .env file from its working
-    # directory over the environment, and the checkout's .env holds the local defaults.
+    # Run from the benchmark's own directory: the dagster CLI loads a .env file from its working
+    # directory over the environment, so a developer's .env in the checkout would win.
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
         cwd=workdir,
@@ -189,7 +188,7 @@ def main() -> int:
     axis = base.append_dimension
     cycle = axis.latest_at_or_before(dt.datetime.now(dt.UTC))
     key = cycle.strftime(PARTITION_FORMAT)
-    files = [redate(file, cycle) for file in template_files(base)]
+    files = Redater(template_files(base)).files(cycle)
     print(f"cycle {key}: {len(files)} files ready", flush=True)
 
     poll_ahead = (

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 
-from bench.archive import tiny_gfs_spec
+from bench.archive import PUBLICATION_ENV_VAR, tiny_gfs_spec
 from vidx_pipeline.definitions import build_definitions
 from vidx_pipeline.spec import DatasetSpec, PublicationSchedule
-
-PUBLICATION_ENV_VAR = "VIDX_BENCH_PUBLICATION"
 
 
 def bench_spec(publication_json: str) -> DatasetSpec:

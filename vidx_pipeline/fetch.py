@@ -29,7 +29,7 @@ from vidx_pipeline.grib_header import HEADER_PROBE_BYTES, GribHeaderError, parse
 from vidx_pipeline.index_formats import get_format
 from vidx_pipeline.index_formats.base import BadDataError, BadIndexError, SourceObject
 from vidx_pipeline.providers import get_provider
-from vidx_pipeline.refs import ChunkLocator, LabelError, VirtualRef, expected_slots
+from vidx_pipeline.refs import ChunkLocator, LabelError, VirtualRef, locator_for
 from vidx_pipeline.source_files import ExpectedFile
 from vidx_pipeline.spec import DatasetSpec
 
@@ -54,6 +54,7 @@ class FileRefs:
 
     file: ExpectedFile
     refs: list[VirtualRef]
+    indices: list[tuple[int, ...]]  # each ref's chunk index after the append dimension
     missing: list[MissingField]
     unplaced: list[str]  # messages of fields the dataset does not hold: new producer output
     refused: list[str]
@@ -141,13 +142,15 @@ def place_file(
         index_url=index_url,
         checksum=checksum_of(spec, data),
     )
-    expected = expected_slots(spec, locator, file)
+    expected = locator.expected_slots(file)
     filled: dict[tuple[str, tuple[int, ...]], VirtualRef] = {}
+    indices: list[tuple[int, ...]] = []
     for ref in match.refs:
         try:
             slot = locator.slot(ref)
         except LabelError as error:
             raise BadIndexError(index_url, str(error)) from None
+        indices.append(slot[1])
         if slot in filled:
             first = filled[slot]
             raise BadIndexError(
@@ -161,7 +164,7 @@ def place_file(
         raise BadIndexError(
             index_url, "expected fields absent: " + "; ".join(m.slot for m in missing[:20])
         )
-    return FileRefs(file, match.refs, missing, match.unplaced, match.refused)
+    return FileRefs(file, match.refs, indices, missing, match.unplaced, match.refused)
 
 
 def fetch_refs(
@@ -176,7 +179,7 @@ def fetch_refs(
     locator: ChunkLocator | None = None,
 ) -> list[FileRefs]:
     """Fetch and place ``files`` (all published: in ``listed``); see the module contract."""
-    locator = locator or ChunkLocator(spec)
+    locator = locator or locator_for(spec)
     url_prefix = spec.source.store.url_prefix
 
     async def gather() -> list[FileRefs]:

@@ -38,7 +38,7 @@ from pydantic import Field
 
 from vidx_pipeline.fetch import FileRefs, MissingField, fetch_refs
 from vidx_pipeline.progress import done_files, ingested_row
-from vidx_pipeline.refs import ChunkLocator
+from vidx_pipeline.refs import locator_for
 from vidx_pipeline.refs_writer import write_refs
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import (
@@ -142,7 +142,7 @@ class IngestRun:
         self.settings = settings or IngestSettings()
         self.clock = clock
         self.on_commit = on_commit
-        self.locator = ChunkLocator(spec)
+        self.locator = locator_for(spec)
         grace = dt.timedelta(seconds=self.settings.deadline_grace_seconds)
         self.partitions: list[_PartitionState] = []
         for when in sorted(t.astimezone(dt.UTC) for t in partition_times):
@@ -239,7 +239,6 @@ class IngestRun:
                 self.spec,
                 session,
                 {s.position: list(s.pending.values()) for s in batch},
-                self.locator,
             )
             files = sum(len(s.pending) for s in batch)
             message = self._message(batch, files)
@@ -286,8 +285,10 @@ class IngestRun:
             pending = any(s.pending for s in self.partitions)
             due = tick - last_commit >= self.settings.commit_interval_seconds
             if pending and (due or not open_partitions):
+                # Commit starts are an interval apart: timing from a commit's end would add
+                # the commit's own duration to every file's latency.
+                last_commit = time.monotonic()
                 self.commit_pending()
-                last_commit = time.monotonic()  # commits land at least an interval apart
             if not open_partitions and not any(s.pending for s in self.partitions):
                 break
             time.sleep(max(0.0, self.settings.poll_interval_seconds - (time.monotonic() - tick)))

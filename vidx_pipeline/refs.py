@@ -64,6 +64,7 @@ class ChunkLocator:
         for level in spec.levels:
             self._axes[level.name] = dict(zip(level.values, range(len(level.values)), strict=True))
         self._dims = {v.name: spec.variable_dims(v)[1:-2] for v in spec.variables}
+        self._expected: dict[tuple[str, int, int | None], dict[Slot, str]] = {}
 
     def dims(self, variable: str) -> tuple[str, ...]:
         """The variable's dims between the append dimension and the grid."""
@@ -82,6 +83,26 @@ class ChunkLocator:
 
     def slot(self, ref: VirtualRef) -> Slot:
         return (ref.variable, self.index(ref.variable, ref.labels))
+
+    def expected_slots(self, file: ExpectedFile) -> dict[Slot, str]:
+        """:func:`expected_slots`, memoized per (file kind, lead, member): the same for every
+        partition. Callers must not mutate the result."""
+        key = (file.kind.name, file.lead_hours, file.member)
+        if key not in self._expected:
+            self._expected[key] = expected_slots(self.spec, self, file)
+        return self._expected[key]
+
+
+_LOCATORS: dict[int, ChunkLocator] = {}
+
+
+def locator_for(spec: DatasetSpec) -> ChunkLocator:
+    """The :class:`ChunkLocator` of ``spec``, shared by every run in the process (its memoized
+    expected chunks are the same for every partition)."""
+    locator = _LOCATORS.get(id(spec))
+    if locator is None or locator.spec is not spec:
+        locator = _LOCATORS[id(spec)] = ChunkLocator(spec)
+    return locator
 
 
 def expected_slots(spec: DatasetSpec, locator: ChunkLocator, file: ExpectedFile) -> dict[Slot, str]:

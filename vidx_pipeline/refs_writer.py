@@ -16,7 +16,7 @@ import zarr
 
 from vidx_pipeline.fetch import FileRefs
 from vidx_pipeline.progress import flag_files
-from vidx_pipeline.refs import ChunkLocator, VirtualRef
+from vidx_pipeline.refs import VirtualRef
 from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline.template import grow_append_dimension
 
@@ -36,7 +36,6 @@ def write_refs(
     spec: DatasetSpec,
     session: icechunk.Session,
     batch: dict[int, Sequence[FileRefs]],
-    locator: ChunkLocator,
 ) -> dict[int, int]:
     """Set the refs and progress flags of ``batch`` (append position -> files) in ``session``.
     Returns refs written per position."""
@@ -46,8 +45,7 @@ def write_refs(
     for position, files in batch.items():
         written[position] = 0
         for file_refs in files:
-            for ref in file_refs.refs:
-                index = locator.index(ref.variable, ref.labels)
+            for ref, index in zip(file_refs.refs, file_refs.indices, strict=True):
                 by_variable.setdefault(ref.variable, []).append(chunk_spec(position, index, ref))
             written[position] += len(file_refs.refs)
     for variable, chunks in by_variable.items():

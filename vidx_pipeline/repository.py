@@ -15,7 +15,8 @@ Storage is a local directory by default (``{local_root}/{dataset_id}``) or S3 wi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,8 @@ from vidx_pipeline.template import write_template
 DEFAULT_LOCAL_ROOT = ".local/icechunk"
 BRANCH = "main"
 TEMPLATE_ATTEMPTS = 20
+CREATION_WAIT_SECONDS = 30.0
+MIN_CACHED_CHUNK_REFS = 100_000
 
 
 class RepositorySettings(FrozenModel):
@@ -91,6 +94,12 @@ def repository_config(spec: DatasetSpec, source_endpoint: str | None) -> icechun
             preload_if=icechunk.ManifestPreloadCondition.false()
         ),
         splitting=splitting,
+    )
+    # Icechunk caches 15 million chunk refs by default: ~100 GFS partitions' manifests, so a
+    # long-running writer would grow by ~20 MB per partition. Two partitions' worth suffices
+    # (an operational commit re-reads the current partition's manifests).
+    config.caching = icechunk.CachingConfig(
+        num_chunk_refs=max(MIN_CACHED_CHUNK_REFS, 2 * spec.refs_per_partition)
     )
     return config
 
@@ -186,8 +195,10 @@ def open_repository(
                     storage, config=config, authorize_virtual_chunk_access=credentials
                 )
             except icechunk.IcechunkError:
-                # Another process created it between exists() and create(): open theirs.
-                repo = open_existing()
+                # Another process is creating it (it got past exists() first): open theirs once
+                # it can be opened. Its first snapshot lands before the object that makes the
+                # repository openable, and create() refuses a prefix holding anything.
+                repo = _open_once_created(open_existing)
         else:
             raise FileNotFoundError(
                 f"no repository for {spec.dataset_id} at {settings.location(spec.dataset_id)}"
@@ -196,6 +207,18 @@ def open_repository(
     if create and not dataset_repo.has_template():
         _create_template(dataset_repo)
     return dataset_repo
+
+
+def _open_once_created(open_existing: Callable[[], icechunk.Repository]) -> icechunk.Repository:
+    """Open a repository another process is still creating, waiting (bounded) for it."""
+    deadline = time.monotonic() + CREATION_WAIT_SECONDS
+    while True:
+        try:
+            return open_existing()
+        except icechunk.RepositoryNotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _create_template(dataset_repo: DatasetRepository) -> None:

@@ -582,6 +582,16 @@ class DatasetSpec(FrozenModel):
             dims.append(SOURCE_FILE)
         return tuple(dims)
 
+    @cached_property
+    def refs_per_partition(self) -> int:
+        """How many chunks (messages) a complete partition holds."""
+        members = len(self.ensemble.members) if self.ensemble is not None else 1
+        return members * sum(
+            len(variable.expected_levels(lead))
+            for variable in self.variables
+            for lead in self.lead_hours
+        )
+
     def level(self, name: str) -> LevelDimension:
         for level in self.levels:
             if level.name == name:

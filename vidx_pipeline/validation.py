@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import icechunk
 
 from vidx_pipeline.progress import ingested_row
-from vidx_pipeline.refs import ChunkLocator, expected_slots
+from vidx_pipeline.refs import locator_for
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import expected_files
 
@@ -49,13 +49,13 @@ def _slot_states(
     if row is None:
         return 0, []
     session = repository.readonly_session()
-    locator = ChunkLocator(spec)
+    locator = locator_for(spec)
     wanted: list[tuple[str, bool, str, list[int]]] = []
     flagged_files = 0
     for file in expected_files(spec, partition_time):
         flagged = bool(row[file.progress_index])
         flagged_files += flagged
-        for (variable, index), label in expected_slots(spec, locator, file).items():
+        for (variable, index), label in locator.expected_slots(file).items():
             wanted.append((label, flagged, variable, [position, *index, 0, 0]))
 
     # One synchronous lookup per chunk (a few microseconds each, far cheaper than as many

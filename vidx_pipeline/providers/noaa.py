@@ -93,42 +93,50 @@ def level_texts(
     ]
 
 
+Placement = tuple[str, dict[str, Label]]
+"""Where a message goes: (variable, its labels after the append dimension)."""
+
+
 def expected_texts(
-    spec: DatasetSpec, file_kind: str, lead_hours: int
-) -> dict[str, list[tuple[str, Label | None]]]:
-    """``ELEMENT:LEVEL:WINDOW`` -> the (variable, level value) pairs expecting it at the lead,
-    in the spec's variable order."""
-    texts: dict[str, list[tuple[str, Label | None]]] = {}
+    spec: DatasetSpec, file_kind: str, lead_hours: int, member: int | None = None
+) -> dict[str, list[Placement]]:
+    """``ELEMENT:LEVEL:WINDOW`` -> where each message with that text goes at this lead (and
+    member), in the spec's variable order (several when texts coincide)."""
+    texts: dict[str, list[Placement]] = {}
     for variable in spec.variables_in(file_kind):
         window = wgrib2_window_text(variable.window, lead_hours)
         if window is None:
             continue
         element = wgrib2_match(variable).element
         for level_text, value in level_texts(spec, variable, lead_hours):
-            texts.setdefault(f"{element}:{level_text}:{window}", []).append((variable.name, value))
+            labels: dict[str, Label] = {LEAD_TIME: lead_hours}
+            if member is not None:
+                labels[ENSEMBLE_MEMBER] = member
+            if value is not None and variable.level_dimension is not None:
+                labels[variable.level_dimension] = value
+            texts.setdefault(f"{element}:{level_text}:{window}", []).append((variable.name, labels))
     return texts
 
 
 @dataclass
 class _Table:
     spec: DatasetSpec
-    by_lead: dict[tuple[str, int], dict[str, list[tuple[str, Label | None]]]]
+    by_file: dict[tuple[str, int, int | None], dict[str, list[Placement]]]
 
 
 _TABLES: dict[int, _Table] = {}
 
 
-def _texts(
-    spec: DatasetSpec, file_kind: str, lead_hours: int
-) -> dict[str, list[tuple[str, Label | None]]]:
-    """:func:`expected_texts`, memoized per spec object (matching runs once per file)."""
+def _texts(spec: DatasetSpec, file: ExpectedFile) -> dict[str, list[Placement]]:
+    """:func:`expected_texts`, memoized per spec object and (kind, lead, member): matching runs
+    once per file, and refs share their labels (never mutated)."""
     table = _TABLES.get(id(spec))
     if table is None or table.spec is not spec:
         table = _TABLES[id(spec)] = _Table(spec, {})
-    key = (file_kind, lead_hours)
-    if key not in table.by_lead:
-        table.by_lead[key] = expected_texts(spec, file_kind, lead_hours)
-    return table.by_lead[key]
+    key = (file.kind.name, file.lead_hours, file.member)
+    if key not in table.by_file:
+        table.by_file[key] = expected_texts(spec, *key)
+    return table.by_file[key]
 
 
 class NoaaProvider:
@@ -152,7 +160,7 @@ class NoaaProvider:
         index_url: str,
         checksum: dt.datetime | str,
     ) -> FileMatch:
-        wanted = _texts(spec, file.kind.name, file.lead_hours)
+        wanted = _texts(spec, file)
         taken: dict[str, int] = {}
         elements = {text.partition(":")[0] for text in wanted}
         refs: list[VirtualRef] = []
@@ -173,14 +181,7 @@ class NoaaProvider:
                 unplaced.append(f"{text} ({index_url} line {line})")
                 continue
             taken[text] = used + 1
-            variable, level = candidates[used]
-            labels: dict[str, Label] = {LEAD_TIME: file.lead_hours}
-            if file.member is not None:
-                labels[ENSEMBLE_MEMBER] = file.member
-            if level is not None:
-                level_dimension = spec.variable(variable).level_dimension
-                assert level_dimension is not None
-                labels[level_dimension] = level
+            variable, labels = candidates[used]
             assert entry.length is not None  # the index format guarantees it
             refs.append(
                 VirtualRef(variable, labels, data_url, entry.offset, entry.length, checksum)

@@ -141,7 +141,7 @@ def test_first_file_starts_one_run_then_recovery(
         assert request.partition_key == KEY
         assert request.tags["vidx/trigger"] == "first-file"
         config = request.run_config["ops"]["noaa_gfs_forecast"]["config"]
-        assert config["commit_interval_seconds"] == 1.0
+        assert config["commit_interval_seconds"] == 0.0
         assert PublicationCursor.parse(harness.cursor).started.keys() == {KEY}
 
         # The cursor is persisted: the next tick does not start the cycle again, and while a
@@ -193,7 +193,7 @@ def test_a_due_cycle_starts_before_its_first_file(
         assert request.tags["vidx/trigger"] == "due"
         assert request.tags["vidx/run_kind"] == "operational"
         config = request.run_config["ops"]["noaa_gfs_forecast"]["config"]
-        assert config["commit_interval_seconds"] == 1.0
+        assert config["commit_interval_seconds"] == 0.0
         assert PublicationCursor.parse(harness.cursor).started.keys() == {KEY}
 
         assert harness.tick() == []  # started once
