@@ -409,6 +409,14 @@ class IndexMatch(FrozenModel):
     kind: str
 
 
+def _subclasses(base: type[IndexMatch]) -> list[type[IndexMatch]]:
+    found = []
+    for subclass in base.__subclasses__():
+        found.append(subclass)
+        found.extend(_subclasses(subclass))
+    return found
+
+
 class VariableAttrs(FrozenModel):
     """CF attributes written on the variable."""
 
@@ -444,6 +452,20 @@ class VariableSpec(FrozenModel):
         None, description="Name of the source file kind holding it (None: the first)."
     )
     dtype: Literal["float32", "float64"] = "float32"
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _provider_match(cls, value: object) -> object:
+        """A dumped spec validates back: a dict becomes the provider's own model of its kind."""
+        if isinstance(value, dict):
+            kinds = {c.model_fields["kind"].default: c for c in _subclasses(IndexMatch)}
+            match_class = kinds.get(value.get("kind"))
+            if match_class is None:
+                raise ValueError(
+                    f"unknown match kind {value.get('kind')!r}; known: {sorted(kinds)}"
+                )
+            return match_class.model_validate(value)
+        return value
 
     @model_validator(mode="after")
     def _levels_with_dimension(self) -> VariableSpec:

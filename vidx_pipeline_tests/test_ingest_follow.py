@@ -6,14 +6,14 @@ import datetime as dt
 import itertools
 import time
 
-from vidx_pipeline.ingest import IngestRun, IngestSettings, ingest_partition
 from vidx_offline.gfs_archive import GfsArchiveConfig
 from vidx_offline.publisher import CyclePublisher, render_cycle
 from vidx_offline.s3_server import LocalS3
+from vidx_pipeline.ingest import IngestResult, IngestRun, IngestSettings, ingest_partition
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields
-from vidx_pipeline_tests.refs_snapshot import repository_contents
+from vidx_pipeline_tests.refs_snapshot import contents_differences, repository_contents
 
 BUCKET = "gfs-follow-test"
 SPEC = small_gfs_spec(bucket=BUCKET)
@@ -40,41 +40,55 @@ def test_operational_run_follows_publication_to_completion(tmp_path, local_s3: L
         grid=SPEC.grid.shape,
         fields=spec_fields(SPEC),
     )
-    publisher = CyclePublisher(
-        local_s3.store(BUCKET),
-        render_cycle(config, cycle, SPEC.lead_hours),
-        file_interval_seconds=0.4,
-        index_lag_seconds=0.3,
+    files = render_cycle(config, cycle, SPEC.lead_hours)
+    half = len(files) // 2
+    # The first half of the cycle is published as the run starts; the second half only once
+    # the run has committed: the run has to keep following publication to complete the cycle.
+    first, second = (
+        CyclePublisher(
+            local_s3.store(BUCKET), part, file_interval_seconds=0.4, index_lag_seconds=0.3
+        )
+        for part in (files[:half], files[half:])
     )
     repo = _repo(tmp_path / "operational", local_s3)
     store = open_source_store(SPEC.source.store, local_s3.endpoint)
-    commits: list[tuple[float, int]] = []
+    # Per commit: when it started (the run's clock), when it had landed (wall clock, as the
+    # publisher records visibility), and how many files the partition then held.
+    commits: list[tuple[float, float, int]] = []
 
-    def on_commit(snapshot: str, results) -> None:
-        commits.append((time.time(), results[0].files_ingested))
+    def on_commit(snapshot: str, results: list[IngestResult]) -> None:
+        (result,) = results
+        started = time.perf_counter() - result.commit_seconds
+        commits.append((started, time.time(), result.files_ingested))
+        if len(commits) == 1:
+            second.start()
 
     settings = IngestSettings(commit_interval_seconds=COMMIT_INTERVAL, poll_interval_seconds=0.25)
     run = IngestRun(SPEC, repo, store, [cycle], settings, on_commit=on_commit)
-    publisher.start()
+    first.start()
     (result,) = run.run()
-    published = publisher.join()
+    published = first.join() + second.join()
 
-    # It did not stop at what existed when it started, and ended when every file was in.
+    # It did not stop at what was published when it first committed, and ended when every
+    # file was in.
     assert result.complete
-    assert result.files_ingested == len(SPEC.lead_hours)
-    assert len(commits) >= 2
-    assert commits[-1][1] == len(SPEC.lead_hours)
-    # Commits are rate-limited to one per interval (the last may come sooner: nothing more can
+    assert result.files_ingested == len(files)
+    assert commits[0][2] <= half < commits[-1][2] == len(files)
+    # Commits start at most once per interval (the last may come sooner: nothing more can
     # arrive), and none holds a file before its index was visible.
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(commits[:-1])]
     assert all(gap >= COMMIT_INTERVAL * 0.95 for gap in gaps), gaps
-    last_index = max(p.index_visible_at or 0 for p in published)
-    assert commits[-1][0] >= last_index
+    for _, at, files_in in commits:
+        visible = sum(
+            p.index_visible_at is not None and p.index_visible_at <= at for p in published
+        )
+        assert files_in <= visible, (at, files_in, visible)
 
     # Same refs as ingesting the finished cycle in one go.
     reference = _repo(tmp_path / "reference", local_s3)
     ingest_partition(SPEC, reference, store, cycle)
-    assert repository_contents(repo, [cycle]) == repository_contents(reference, [cycle])
+    actual = repository_contents(repo, [cycle])
+    assert contents_differences(actual, repository_contents(reference, [cycle])) == []
 
 
 class SteppingClock:

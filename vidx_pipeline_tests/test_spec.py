@@ -198,3 +198,13 @@ def test_bad_specs_are_refused() -> None:
         {"source": GFS.source.model_copy(update={"files": (per_member,)})},
         "uses {member} but the dataset has no ensemble",
     )
+
+
+def test_a_spec_round_trips_through_json_with_its_providers_matches() -> None:
+    again = type(GFS).model_validate_json(GFS.model_dump_json())
+    assert again == GFS
+    assert isinstance(again.variable("temperature_isobaric").match, Wgrib2Match)
+    bad = GFS.variables[0].model_dump()
+    bad["match"] = {"kind": "grib1", "element": "TMP"}
+    with pytest.raises(ValidationError, match="unknown match kind 'grib1'"):
+        VariableSpec.model_validate(bad)

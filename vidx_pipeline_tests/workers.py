@@ -32,6 +32,8 @@ from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec
 
+BARRIER_TIMEOUT = 300.0  # a writer that failed to start breaks the barrier instead of hanging
+
 
 @dataclass(frozen=True)
 class WriterJob:
@@ -113,18 +115,11 @@ def main(job_file: str) -> None:
     print("done", flush=True)
 
 
-if __name__ == "__main__":
-    # Through the module's own name, so that the job unpickles to its classes, not __main__'s.
-    from vidx_pipeline_tests.workers import main as module_main
-
-    module_main(sys.argv[1])
-
-
-def run_concurrently(jobs: Sequence[WriterJob], timeout: float = 300.0) -> list[list[Commit]]:
+def run_concurrently(jobs: Sequence[WriterJob], timeout: float = 900.0) -> list[list[Commit]]:
     """Run each job in its own spawned process, all released at once by a barrier; returns
     each job's commits, in job order. Fails with the writers' errors if any failed."""
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(len(jobs))
+    barrier = context.Barrier(len(jobs), timeout=BARRIER_TIMEOUT)
     results = context.Queue()
     processes = [
         context.Process(target=report_ingest, args=(results, index, job, barrier))
@@ -145,3 +140,10 @@ def run_concurrently(jobs: Sequence[WriterJob], timeout: float = 300.0) -> list[
     assert not errors, errors
     assert [process.exitcode for process in processes] == [0] * len(jobs)
     return [outcomes[index] for index in range(len(jobs))]
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so that the job unpickles to its classes, not __main__'s.
+    from vidx_pipeline_tests.workers import main as module_main
+
+    module_main(sys.argv[1])
