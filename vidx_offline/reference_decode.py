@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import eccodes
 import numpy as np
 
@@ -18,3 +20,21 @@ def eccodes_decode(message: bytes) -> np.ndarray:
     finally:
         eccodes.codes_release(handle)
     return values.reshape(shape)
+
+
+def eccodes_message_ranges(path: Path) -> list[tuple[int, int]]:
+    """(offset, length) of every GRIB message in the file at ``path``, as ecCodes' scan finds
+    them."""
+    found = []
+    with path.open("rb") as handle:
+        while (gid := eccodes.codes_grib_new_from_file(handle)) is not None:
+            try:
+                found.append(
+                    (
+                        eccodes.codes_get_long(gid, "offset"),
+                        eccodes.codes_get_long(gid, "totalLength"),
+                    )
+                )
+            finally:
+                eccodes.codes_release(gid)
+    return found

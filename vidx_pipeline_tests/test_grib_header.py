@@ -21,6 +21,7 @@ import eccodes
 import numpy as np
 import pytest
 
+from vidx_offline.reference_decode import eccodes_message_ranges
 from vidx_pipeline.grib_header import (
     HEADER_PROBE_BYTES,
     GribHeader,
@@ -59,19 +60,7 @@ def eccodes_messages(data: bytes, tmp_path: Path) -> list[tuple[int, int]]:
     """(offset, length) of every message in ``data``, as ecCodes' file scan finds them."""
     path = tmp_path / "scan.grib2"
     path.write_bytes(data)
-    found = []
-    with path.open("rb") as handle:
-        while (gid := eccodes.codes_grib_new_from_file(handle)) is not None:
-            try:
-                found.append(
-                    (
-                        eccodes.codes_get_long(gid, "offset"),
-                        eccodes.codes_get_long(gid, "totalLength"),
-                    )
-                )
-            finally:
-                eccodes.codes_release(gid)
-    return found
+    return eccodes_message_ranges(path)
 
 
 def get(gid: Any, key: str) -> Any:

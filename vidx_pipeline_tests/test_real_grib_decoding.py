@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import eccodes
 import gribberish
 import icechunk
 import numpy as np
@@ -27,7 +26,7 @@ from gribberish.zarr import GribberishCodec
 from obstore.store import S3Store
 from zarr.codecs.numcodecs import BZ2
 
-from vidx_offline.reference_decode import eccodes_decode
+from vidx_offline.reference_decode import eccodes_decode, eccodes_message_ranges
 from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.source_store import container_credentials, virtual_chunk_container
@@ -65,19 +64,7 @@ class Message:
 
 def scan_messages(path: Path) -> list[tuple[int, int]]:
     """(offset, length) of every GRIB message in ``path``, as ecCodes finds them."""
-    found = []
-    with path.open("rb") as handle:
-        while (gid := eccodes.codes_grib_new_from_file(handle)) is not None:
-            try:
-                found.append(
-                    (
-                        eccodes.codes_get_long(gid, "offset"),
-                        eccodes.codes_get_long(gid, "totalLength"),
-                    )
-                )
-            finally:
-                eccodes.codes_release(gid)
-    return found
+    return eccodes_message_ranges(path)
 
 
 def upload(served: Served, key: str, data: bytes) -> dt.datetime:
