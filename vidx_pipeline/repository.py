@@ -38,6 +38,7 @@ BRANCH = "main"
 TEMPLATE_ATTEMPTS = 20
 CREATION_WAIT_SECONDS = 30.0
 MIN_CACHED_CHUNK_REFS = 100_000
+CACHED_SNAPSHOTS = 8
 
 
 class RepositorySettings(FrozenModel):
@@ -95,11 +96,13 @@ def repository_config(spec: DatasetSpec, source_endpoint: str | None) -> icechun
         ),
         splitting=splitting,
     )
-    # Icechunk caches 15 million chunk refs by default: ~100 GFS partitions' manifests, so a
-    # long-running writer would grow by ~20 MB per partition. Two partitions' worth suffices
-    # (an operational commit re-reads the current partition's manifests).
+    # Icechunk caches 15 million chunk refs and 500,000 snapshot nodes by default: ~100 GFS
+    # partitions' manifests and thousands of snapshots (each lists every manifest split), so a
+    # long-running writer would grow with every commit. One partition's refs (and a margin) and
+    # a few snapshots suffice (an operational commit re-reads the current partition's manifests).
     config.caching = icechunk.CachingConfig(
-        num_chunk_refs=max(MIN_CACHED_CHUNK_REFS, 2 * spec.refs_per_partition)
+        num_chunk_refs=max(MIN_CACHED_CHUNK_REFS, spec.refs_per_partition * 5 // 4),
+        num_snapshot_nodes=CACHED_SNAPSHOTS * (len(spec.variables) + len(spec.levels) + 16),
     )
     return config
 
