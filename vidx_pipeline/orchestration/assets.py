@@ -36,7 +36,7 @@ IngestRunConfig = create_model(
     "IngestRunConfig",
     __base__=Config,
     __doc__="Run config of an ingest: the fields of IngestSettings, with their defaults (which "
-    "suit backfills; the publication sensor's operational runs commit about every second).",
+    "suit backfills; the publication sensor's operational runs commit what each poll finds).",
     **{name: (info.annotation, info) for name, info in IngestSettings.model_fields.items()},  # type: ignore[call-overload]
 )
 
