@@ -25,7 +25,12 @@ from typing import Literal
 import obstore
 from obstore.store import ObjectStore
 
-from vidx_pipeline.grib_header import HEADER_PROBE_BYTES, GribHeaderError, parse_grib_header
+from vidx_pipeline.grib_header import (
+    HEADER_PROBE_BYTES,
+    GribHeader,
+    GribHeaderError,
+    parse_grib_header,
+)
 from vidx_pipeline.index_formats import get_format
 from vidx_pipeline.index_formats.base import BadDataError, BadIndexError, SourceObject
 from vidx_pipeline.providers import get_provider
@@ -67,13 +72,9 @@ def checksum_of(spec: DatasetSpec, data: SourceObject) -> dt.datetime | str:
 
 
 def check_header(
-    spec: DatasetSpec, head: bytes, *, data_url: str, partition_time: dt.datetime
+    spec: DatasetSpec, header: GribHeader, *, data_url: str, partition_time: dt.datetime
 ) -> None:
     """Refuse a data object whose first message is not what the spec and path say."""
-    try:
-        header = parse_grib_header(head, source=data_url)
-    except GribHeaderError as error:
-        raise BadDataError(data_url, f"unreadable first GRIB message: {error}") from None
     problems = []
     if header.centre != spec.source.centre:
         problems.append(f"centre {header.centre}, expected {spec.source.centre}")
@@ -89,10 +90,11 @@ def check_header(
         )
 
 
-async def _read_head(
+async def _read_header(
     store: ObjectStore, file: ExpectedFile, data: SourceObject, data_url: str
-) -> bytes:
-    """The first bytes of the data object: enough for its first message's header sections."""
+) -> GribHeader:
+    """The header sections of the data object's first message, from its first bytes (one
+    range request, a larger one where the header needs more)."""
     match file.kind.compression:
         case "none":
             wanted = HEADER_PROBE_BYTES
@@ -102,20 +104,27 @@ async def _read_head(
                     await obstore.get_range_async(store, file.data_key, start=0, length=length)
                 )
                 try:
-                    parse_grib_header(head, source=data_url)
+                    return parse_grib_header(head, source=data_url)
                 except GribHeaderError as error:
                     needed = error.bytes_needed
-                    if needed and length < data.size and needed <= MAX_HEADER_BYTES:
-                        wanted = max(needed, 2 * wanted)
-                        continue
-                return head
+                    if not (needed and length < data.size and needed <= MAX_HEADER_BYTES):
+                        raise _unreadable(data_url, error) from None
+                    wanted = max(needed, 2 * wanted)
         case "bz2":
             response = await obstore.get_async(store, file.data_key)
             compressed = bytes(await response.bytes_async())
             try:
-                return bz2.BZ2Decompressor().decompress(compressed, HEADER_PROBE_BYTES)
+                head = bz2.BZ2Decompressor().decompress(compressed, HEADER_PROBE_BYTES)
             except OSError as error:
                 raise BadDataError(data_url, f"not a bz2 stream ({error})") from None
+            try:
+                return parse_grib_header(head, source=data_url)
+            except GribHeaderError as error:
+                raise _unreadable(data_url, error) from None
+
+
+def _unreadable(data_url: str, error: GribHeaderError) -> BadDataError:
+    return BadDataError(data_url, f"unreadable first GRIB message: {error}")
 
 
 def place_file(
@@ -176,10 +185,9 @@ def fetch_refs(
     *,
     max_concurrent_requests: int,
     missing_policy: Literal["report", "fail"],
-    locator: ChunkLocator | None = None,
 ) -> list[FileRefs]:
     """Fetch and place ``files`` (all published: in ``listed``); see the module contract."""
-    locator = locator or locator_for(spec)
+    locator = locator_for(spec)
     url_prefix = spec.source.store.url_prefix
 
     async def gather() -> list[FileRefs]:
@@ -193,17 +201,17 @@ def fetch_refs(
                 body = await response.bytes_async()
             return bytes(body).decode("utf-8", errors="replace")
 
-        async def head(file: ExpectedFile) -> bytes:
+        async def header(file: ExpectedFile) -> GribHeader:
             async with semaphore:
-                return await _read_head(
+                return await _read_header(
                     store, file, listed[file.data_key], url_prefix + file.data_key
                 )
 
         async def one(file: ExpectedFile) -> FileRefs:
-            text, first_bytes = await asyncio.gather(index_text(file), head(file))
+            text, first_header = await asyncio.gather(index_text(file), header(file))
             check_header(
                 spec,
-                first_bytes,
+                first_header,
                 data_url=url_prefix + file.data_key,
                 partition_time=partition_time,
             )

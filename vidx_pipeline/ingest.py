@@ -38,7 +38,6 @@ from pydantic import Field
 
 from vidx_pipeline.fetch import FileRefs, MissingField, fetch_refs
 from vidx_pipeline.progress import done_files, ingested_row
-from vidx_pipeline.refs import locator_for
 from vidx_pipeline.refs_writer import write_refs
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import (
@@ -142,7 +141,6 @@ class IngestRun:
         self.settings = settings or IngestSettings()
         self.clock = clock
         self.on_commit = on_commit
-        self.locator = locator_for(spec)
         grace = dt.timedelta(seconds=self.settings.deadline_grace_seconds)
         self.partitions: list[_PartitionState] = []
         for when in sorted(t.astimezone(dt.UTC) for t in partition_times):
@@ -189,7 +187,6 @@ class IngestRun:
                 state.time,
                 max_concurrent_requests=self.settings.max_concurrent_requests,
                 missing_policy=self.settings.missing_variables,
-                locator=self.locator,
             )
             for file_refs in batch:
                 state.pending[file_refs.file.progress_index] = file_refs
