@@ -47,6 +47,19 @@ class FileMatch:
     refused: list[str] = field(default_factory=list)
 
 
+def chunk_labels(
+    lead_hours: int, member: int | None, level_dimension: str | None, level: Label | None
+) -> dict[str, Label]:
+    """The labels of one message after the append dimension: its lead, its member (ensembles
+    only), its level (on a level dimension only)."""
+    labels: dict[str, Label] = {LEAD_TIME: lead_hours}
+    if member is not None:
+        labels[ENSEMBLE_MEMBER] = member
+    if level is not None and level_dimension is not None:
+        labels[level_dimension] = level
+    return labels
+
+
 class LabelError(ValueError):
     """A ref whose labels do not name a chunk of the dataset."""
 
@@ -120,11 +133,7 @@ def expected_slots(spec: DatasetSpec, locator: ChunkLocator, file: ExpectedFile)
     for variable in spec.variables_in(file.kind.name):
         for level in variable.expected_levels(file.lead_hours):
             for member in members:
-                labels: dict[str, Label] = {LEAD_TIME: file.lead_hours}
-                if member is not None:
-                    labels[ENSEMBLE_MEMBER] = member
-                if level is not None and variable.level_dimension is not None:
-                    labels[variable.level_dimension] = level
+                labels = chunk_labels(file.lead_hours, member, variable.level_dimension, level)
                 where = f" {variable.level_dimension}={level}" if level is not None else ""
                 who = f" member {member}" if member is not None else ""
                 slot = (variable.name, locator.index(variable.name, labels))

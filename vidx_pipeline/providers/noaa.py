@@ -27,11 +27,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vidx_pipeline.index_formats.base import IndexEntry
-from vidx_pipeline.refs import FileMatch, VirtualRef
+from vidx_pipeline.refs import FileMatch, VirtualRef, chunk_labels
 from vidx_pipeline.source_files import ExpectedFile
 from vidx_pipeline.spec import (
-    ENSEMBLE_MEMBER,
-    LEAD_TIME,
     DatasetSpec,
     IndexMatch,
     InstantWindow,
@@ -109,11 +107,7 @@ def expected_texts(
             continue
         element = wgrib2_match(variable).element
         for level_text, value in level_texts(spec, variable, lead_hours):
-            labels: dict[str, Label] = {LEAD_TIME: lead_hours}
-            if member is not None:
-                labels[ENSEMBLE_MEMBER] = member
-            if value is not None and variable.level_dimension is not None:
-                labels[variable.level_dimension] = value
+            labels = chunk_labels(lead_hours, member, variable.level_dimension, value)
             texts.setdefault(f"{element}:{level_text}:{window}", []).append((variable.name, labels))
     return texts
 
