@@ -289,16 +289,16 @@ class RegularLatLonGrid(FrozenModel):
 
     def header_problems(self, grid: GridHeader) -> list[str]:
         """How a message's grid (section 3) differs from this one; empty when it is this one."""
-        if grid.template != 0:
-            return [f"grid template 3.{grid.template}, expected 3.0 (regular lat/lon)"]
-        problems = []
-        if (grid.nj, grid.ni) != self.shape:
-            problems.append(f"grid {grid.ni} x {grid.nj}, expected {self.nlon} x {self.nlat}")
-        corners = (grid.first_latitude, grid.first_longitude, grid.last_latitude)
-        expected = (self.lat_first, self.lon_first % 360, self.lat_last)
-        if any(c is None or abs(c - e) > 1e-3 for c, e in zip(corners, expected, strict=True)):
-            problems.append(f"first/last points {corners}, expected {expected} (lat1, lon1, lat2)")
-        return problems
+        return _grid_problems(
+            grid,
+            template=(0, "regular lat/lon"),
+            size=(self.nlon, self.nlat),
+            points=(
+                ("lat1", grid.first_latitude, self.lat_first),
+                ("lon1", grid.first_longitude, self.lon_first % 360),
+                ("lat2", grid.last_latitude, self.lat_last),
+            ),
+        )
 
 
 class LambertConformalGrid(FrozenModel):
@@ -348,16 +348,40 @@ class LambertConformalGrid(FrozenModel):
         }
 
     def header_problems(self, grid: GridHeader) -> list[str]:
-        if grid.template != 30:
-            return [f"grid template 3.{grid.template}, expected 3.30 (Lambert conformal)"]
-        problems = []
-        if (grid.nj, grid.ni) != self.shape:
-            problems.append(f"grid {grid.ni} x {grid.nj}, expected {self.nx} x {self.ny}")
-        got = (grid.first_latitude, grid.first_longitude, grid.lov)
-        expected = (self.first_latitude, self.first_longitude % 360, self.lov % 360)
-        if any(g is None or abs(g - e) > 1e-3 for g, e in zip(got, expected, strict=True)):
-            problems.append(f"first point / LoV {got}, expected {expected}")
-        return problems
+        return _grid_problems(
+            grid,
+            template=(30, "Lambert conformal"),
+            size=(self.nx, self.ny),
+            points=(
+                ("lat1", grid.first_latitude, self.first_latitude),
+                ("lon1", grid.first_longitude, self.first_longitude % 360),
+                ("LoV", grid.lov, self.lov % 360),
+            ),
+        )
+
+
+def _grid_problems(
+    grid: GridHeader,
+    *,
+    template: tuple[int, str],
+    size: tuple[int, int],
+    points: tuple[tuple[str, float | None, float], ...],
+) -> list[str]:
+    """How a message's grid differs from a spec grid of ``template`` (number, name), ``size``
+    (points along x, along y) and reference ``points`` (name, the message's, the spec's), each
+    to 1e-3 degrees; empty when it is that grid."""
+    number, name = template
+    if grid.template != number:
+        return [f"grid template 3.{grid.template}, expected 3.{number} ({name})"]
+    problems = []
+    if (grid.ni, grid.nj) != size:
+        problems.append(f"grid {grid.ni} x {grid.nj}, expected {size[0]} x {size[1]}")
+    got = tuple(value for _, value, _ in points)
+    expected = tuple(value for _, _, value in points)
+    if any(g is None or abs(g - e) > 1e-3 for g, e in zip(got, expected, strict=True)):
+        names = ", ".join(point for point, _, _ in points)
+        problems.append(f"points {got}, expected {expected} ({names})")
+    return problems
 
 
 _LATITUDE_ATTRS = {"units": "degrees_north", "standard_name": "latitude", "long_name": "latitude"}

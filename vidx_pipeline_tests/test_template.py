@@ -120,6 +120,10 @@ def test_a_message_on_another_grid_is_described() -> None:
     assert regular.header_problems(hrrr) == ["grid template 3.30, expected 3.0 (regular lat/lon)"]
     other = lambert_grid_of(HRRR.read_bytes()).model_copy(update={"nx": 1000})
     assert other.header_problems(hrrr) == ["grid 1799 x 1059, expected 1000 x 1059"]
+    turned = lambert_grid_of(HRRR.read_bytes()).model_copy(update={"lov": 265.0})
+    (problem,) = turned.header_problems(hrrr)
+    assert problem.startswith("points (")
+    assert problem.endswith(", 265.0) (lat1, lon1, LoV)")
 
 
 @pytest.fixture(scope="module")
