@@ -1,8 +1,9 @@
 """The Dagster code location: one :func:`dataset_definitions` per registered dataset, merged
 with the shared resources by ``Definitions.merge``.
 
-Each dataset contributes its partitioned asset (with its check), a backfill job, an in-process
-operational job, its publication sensor, and two resources: its Icechunk repository and its
+Each dataset contributes its partitioned asset and its checks, a backfill job, an in-process
+operational job (both run the checks after ingesting), a checks job with its hourly schedule,
+its publication sensor, and two resources: its Icechunk repository and its
 producer's store, both drawing on the shared :class:`RepositoryStorageResource`, configured
 from the environment with ``EnvVar`` (see :mod:`vidx_pipeline.orchestration.resources`).
 """
@@ -18,6 +19,11 @@ from vidx_pipeline.orchestration.assets import (
     build_dataset_asset,
     repository_resource_key,
     source_resource_key,
+)
+from vidx_pipeline.orchestration.checks import (
+    build_checks_schedule,
+    build_dataset_checks,
+    checks_job,
 )
 from vidx_pipeline.orchestration.partitions import asset_name
 from vidx_pipeline.orchestration.resources import (
@@ -49,9 +55,14 @@ def dataset_definitions(spec: DatasetSpec, storage: RepositoryStorageResource) -
     sensor = build_publication_sensor(
         spec, operational, repository_resource_key(spec), source_resource_key(spec)
     )
+    checks = checks_job(spec)
     return Definitions(
         assets=[build_dataset_asset(spec)],
-        jobs=[backfill, operational],
+        asset_checks=build_dataset_checks(
+            spec, repository_resource_key(spec), source_resource_key(spec)
+        ),
+        jobs=[backfill, operational, checks],
+        schedules=[build_checks_schedule(spec, checks)],
         sensors=[sensor],
         resources={
             repository_resource_key(spec): IcechunkRepositoryResource(

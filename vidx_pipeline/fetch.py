@@ -19,11 +19,14 @@ import bz2
 import datetime as dt
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import obstore
+from obstore.exceptions import NotFoundError
 from obstore.store import ObjectStore
+
+if TYPE_CHECKING:
+    from obstore import GetOptions
 
 from vidx_pipeline.grib_header import (
     HEADER_PROBE_BYTES,
@@ -32,37 +35,49 @@ from vidx_pipeline.grib_header import (
     parse_grib_header,
 )
 from vidx_pipeline.index_formats import get_format
-from vidx_pipeline.index_formats.base import BadDataError, BadIndexError, SourceObject
+from vidx_pipeline.index_formats.base import (
+    BadDataError,
+    BadIndexError,
+    BadSourceError,
+    IndexEntry,
+    SourceObject,
+)
+from vidx_pipeline.placement import FileRefs, place_entries, table_for
 from vidx_pipeline.providers import get_provider
-from vidx_pipeline.refs import ChunkLocator, LabelError, VirtualRef, locator_for
+from vidx_pipeline.refs import ChunkLocator, locator_for
 from vidx_pipeline.source_files import ExpectedFile
 from vidx_pipeline.spec import DatasetSpec
 
 MAX_HEADER_BYTES = 1 << 20
 """A first message whose header sections need more than this is refused."""
+MAX_INDEX_BYTES = 64 << 20
+"""An index object larger than this is refused unread (NCEP's are ~60 KB, ECMWF's ensemble
+ones a few MB): memory and time stay bounded whatever a producer publishes."""
 
 
-@dataclass(frozen=True)
-class MissingField:
-    """An expected chunk of a file that its index does not hold."""
-
-    slot: str  # e.g. "temperature_isobaric isobaric_level=500.0 f007"
-    index_url: str
-
-    def describe(self) -> str:
-        return f"{self.slot}: not in {self.index_url}"
-
-
-@dataclass(frozen=True)
-class FileRefs:
-    """The validated, placed refs of one published file, and what it lacked or added."""
-
-    file: ExpectedFile
-    refs: list[VirtualRef]
-    indices: list[tuple[int, ...]]  # each ref's chunk index after the append dimension
-    missing: list[MissingField]
-    unplaced: list[str]  # messages of fields the dataset does not hold: new producer output
-    refused: list[str]
+async def _get_as_listed(
+    store: ObjectStore,
+    listed: SourceObject,
+    url: str,
+    error: type[BadSourceError],
+    byte_range: tuple[int, int] | None = None,
+) -> bytes:
+    """The object's bytes (or a range of them), refused unless the object read is the one the
+    listing described: a producer replacing or deleting it in between must not mix versions."""
+    options: GetOptions = {"range": byte_range} if byte_range is not None else {}
+    try:
+        response = await obstore.get_async(store, listed.key, options=options)
+    except (NotFoundError, FileNotFoundError):  # obstore raises the builtin
+        raise error(url, "listed, then not found: deleted between listing and read") from None
+    meta = response.meta
+    if meta["size"] != listed.size or meta["last_modified"] != listed.last_modified:
+        raise error(
+            url,
+            f"replaced between listing and read: listed {listed.size} bytes modified "
+            f"{listed.last_modified:%Y-%m-%dT%H:%M:%S}, read {meta['size']} bytes modified "
+            f"{meta['last_modified']:%Y-%m-%dT%H:%M:%S}",
+        )
+    return bytes(await response.bytes_async())
 
 
 def checksum_of(spec: DatasetSpec, data: SourceObject) -> dt.datetime | str:
@@ -100,9 +115,7 @@ async def _read_header(
             wanted = HEADER_PROBE_BYTES
             while True:
                 length = min(wanted, data.size)
-                head = bytes(
-                    await obstore.get_range_async(store, file.data_key, start=0, length=length)
-                )
+                head = await _get_as_listed(store, data, data_url, BadDataError, (0, length))
                 try:
                     return parse_grib_header(head, source=data_url)
                 except GribHeaderError as error:
@@ -111,8 +124,7 @@ async def _read_header(
                         raise _unreadable(data_url, error) from None
                     wanted = max(needed, 2 * wanted)
         case "bz2":
-            response = await obstore.get_async(store, file.data_key)
-            compressed = bytes(await response.bytes_async())
+            compressed = await _get_as_listed(store, data, data_url, BadDataError)
             try:
                 head = bz2.BZ2Decompressor().decompress(compressed, HEADER_PROBE_BYTES)
             except OSError as error:
@@ -127,6 +139,19 @@ def _unreadable(data_url: str, error: GribHeaderError) -> BadDataError:
     return BadDataError(data_url, f"unreadable first GRIB message: {error}")
 
 
+def check_first_message(
+    entries: Sequence[IndexEntry], length: int, *, index_url: str, data_url: str
+) -> None:
+    for line, entry in enumerate(entries, start=1):
+        if entry.offset == 0 and entry.length != length:
+            raise BadIndexError(
+                index_url,
+                f"the message at offset 0 is {entry.length} bytes by the index, {length} by "
+                f"{data_url}'s own header: the index describes another object",
+                line,
+            )
+
+
 def place_file(
     spec: DatasetSpec,
     locator: ChunkLocator,
@@ -135,45 +160,37 @@ def place_file(
     index_text: str,
     partition_time: dt.datetime,
     missing_policy: Literal["report", "fail"],
+    *,
+    first_message_length: int | None = None,
 ) -> FileRefs:
-    """Parse and validate one fetched index, place its messages, judge the placement."""
+    """Parse and validate one fetched index, place its messages, judge the placement.
+    ``first_message_length``: the data object's first message's own length (its header's),
+    which the index's entry at offset 0 must give too (an index of another version of the
+    object would not)."""
     url_prefix = spec.source.store.url_prefix
     data_url = url_prefix + file.data_key
     index_url = url_prefix + file.index_key if file.index_key else data_url
     entries = get_format(file.kind.index_format).parse(
         index_text, index_url=index_url, data=data, data_url=data_url, init=partition_time
     )
-    match = get_provider(spec.provider).match_file(
-        spec,
+    if first_message_length is not None:
+        check_first_message(entries, first_message_length, index_url=index_url, data_url=data_url)
+    provider = get_provider(spec.provider)
+    placed = place_entries(
+        provider,
+        table_for(provider, locator, file),
         file,
         entries,
+        data=data,
         data_url=data_url,
         index_url=index_url,
         checksum=checksum_of(spec, data),
     )
-    expected = locator.expected_slots(file)
-    filled: dict[tuple[str, tuple[int, ...]], VirtualRef] = {}
-    indices: list[tuple[int, ...]] = []
-    for ref in match.refs:
-        try:
-            slot = locator.slot(ref)
-        except LabelError as error:
-            raise BadIndexError(index_url, str(error)) from None
-        indices.append(slot[1])
-        if slot in filled:
-            first = filled[slot]
-            raise BadIndexError(
-                index_url,
-                f"two messages (offsets {first.offset} and {ref.offset}) for one chunk "
-                f"{ref.variable} {dict(ref.labels)}",
-            )
-        filled[slot] = ref
-    missing = [MissingField(expected[slot], index_url) for slot in expected if slot not in filled]
-    if missing and missing_policy == "fail":
+    if missing_policy == "fail" and placed.missing:
         raise BadIndexError(
-            index_url, "expected fields absent: " + "; ".join(m.slot for m in missing[:20])
+            index_url, "expected fields absent: " + "; ".join(m.slot for m in placed.missing[:20])
         )
-    return FileRefs(file, match.refs, indices, missing, match.unplaced, match.refused)
+    return placed
 
 
 def fetch_refs(
@@ -196,10 +213,15 @@ def fetch_refs(
         async def index_text(file: ExpectedFile) -> str:
             if file.index_key is None:
                 return ""
+            index = listed[file.index_key]
+            url = url_prefix + file.index_key
+            if index.size > MAX_INDEX_BYTES:
+                raise BadIndexError(
+                    url, f"{index.size} bytes, more than {MAX_INDEX_BYTES}: refused unread"
+                )
             async with semaphore:
-                response = await obstore.get_async(store, file.index_key)
-                body = await response.bytes_async()
-            return bytes(body).decode("utf-8", errors="replace")
+                body = await _get_as_listed(store, index, url, BadIndexError)
+            return body.decode("utf-8", errors="replace")
 
         async def header(file: ExpectedFile) -> GribHeader:
             async with semaphore:
@@ -223,6 +245,7 @@ def fetch_refs(
                 text,
                 partition_time,
                 missing_policy,
+                first_message_length=first_header.total_length,
             )
 
         outcomes = await asyncio.gather(*(one(f) for f in files), return_exceptions=True)

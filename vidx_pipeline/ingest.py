@@ -36,8 +36,16 @@ import icechunk
 from obstore.store import ObjectStore
 from pydantic import Field
 
-from vidx_pipeline.fetch import FileRefs, MissingField, fetch_refs
-from vidx_pipeline.progress import done_files, ingested_row
+from vidx_pipeline.fetch import fetch_refs
+from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.placement import FileRefs, MissingField
+from vidx_pipeline.progress import (
+    ProgressRow,
+    done_files,
+    modified_seconds,
+    progress_row,
+    replaced_files,
+)
 from vidx_pipeline.refs_writer import write_refs
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.source_files import (
@@ -93,6 +101,7 @@ class IngestResult:
     missing: list[MissingField] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # data objects re-ingested: producer replaced
     snapshot_id: str | None = None
     commits: int = 0
     commit_attempts: int = 0
@@ -111,8 +120,10 @@ class _PartitionState:
     files: list[ExpectedFile]
     deadline: dt.datetime
     result: IngestResult
+    progress: ProgressRow | None = None  # as committed when the run started
     done: set[tuple[int, ...]] = field(default_factory=set)
     pending: dict[tuple[int, ...], FileRefs] = field(default_factory=dict)
+    replacements_checked: bool = False
 
     @property
     def all_in_hand(self) -> bool:
@@ -153,7 +164,8 @@ class IngestRun:
                 deadline=when + spec.publication.last_file_after + grace,
                 result=IngestResult(spec.dataset_id, when, files_expected=len(files)),
             )
-            state.done = done_files(ingested_row(repository, position), files)
+            state.progress = progress_row(repository, position)
+            state.done = done_files(state.progress.ingested if state.progress else None, files)
             state.result.files_already_ingested = len(state.done)
             self.partitions.append(state)
 
@@ -167,9 +179,11 @@ class IngestRun:
         files. Returns how many new files are pending."""
         new = 0
         for state in self.partitions:
-            if state.all_in_hand:
+            if state.all_in_hand and state.replacements_checked:
                 continue
             listed = list_partition(self.store, state.files)
+            if not state.replacements_checked:
+                self._forget_replaced(state, listed)
             published = published_files(state.files, listed)
             state.result.files_seen = max(state.result.files_seen, len(published))
             todo = [
@@ -202,6 +216,35 @@ class IngestRun:
                 self.commit_pending()
         return new
 
+    def _forget_replaced(self, state: _PartitionState, listed: dict[str, SourceObject]) -> None:
+        """Ingested files whose data object the producer has since replaced are ingested again
+        (their refs' checksums would refuse every read): the repair of a changed object."""
+        state.replacements_checked = True
+        for file in replaced_files(state.progress, state.files, listed):
+            log.warning(
+                "%s: %s was replaced after its refs were committed; ingesting it again",
+                self.spec.dataset_id,
+                self.spec.source.store.url_prefix + file.data_key,
+            )
+            state.done.discard(file.progress_index)
+            state.result.files_already_ingested -= 1
+            state.result.replaced.append(self.spec.source.store.url_prefix + file.data_key)
+
+    def _learn_committed(self, state: _PartitionState) -> None:
+        """After losing a commit race: files the other run committed are done, unless ours is a
+        newer object than the one it recorded (a replaced object being repaired)."""
+        row = progress_row(self.repository, state.position)
+        if row is None:
+            return
+        for file in state.files:
+            index = file.progress_index
+            if not row.ingested[index]:
+                continue
+            ours = state.pending.get(index)
+            if ours is None or int(row.modified[index]) >= modified_seconds(ours.data):
+                state.pending.pop(index, None)
+                state.done.add(index)
+
     def pending_files(self) -> int:
         return sum(len(s.pending) for s in self.partitions)
 
@@ -224,10 +267,7 @@ class IngestRun:
                 # Another run committed first: it may have ingested some of our files.
                 for state in self.partitions:
                     if state.pending:
-                        row = ingested_row(self.repository, state.position)
-                        state.done |= done_files(row, state.files)
-                        for step in state.done & state.pending.keys():
-                            del state.pending[step]
+                        self._learn_committed(state)
             batch = [s for s in self.partitions if s.pending]
             if not batch:
                 return None

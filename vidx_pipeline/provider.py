@@ -1,20 +1,33 @@
 """The provider hook: what a producer-specific module must offer the core.
 
-A provider turns one source file's parsed index entries into :class:`~vidx_pipeline.refs.
-VirtualRef` s in label space. It is looked up by name (``DatasetSpec.provider``) in the registry
-:mod:`vidx_pipeline.providers`; the core never imports a provider module itself.
+A provider knows its producer's messages; the core (:mod:`vidx_pipeline.placement`) does the
+rest. Per source file, the provider says which message goes where in label space
+(:meth:`Provider.expected_messages`) and, per parsed index entry, which message it is
+(:meth:`Provider.message_key`). It is looked up by name (``DatasetSpec.provider``) in the
+registry :mod:`vidx_pipeline.providers`; the core never imports a provider module itself.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from vidx_pipeline.index_formats.base import IndexEntry
-from vidx_pipeline.refs import FileMatch
+from vidx_pipeline.message_facts import MessageFacts
 from vidx_pipeline.source_files import ExpectedFile
-from vidx_pipeline.spec import DatasetSpec
+from vidx_pipeline.spec import DatasetSpec, Label, VariableSpec
+
+Placement = tuple[str, Mapping[str, Label]]
+"""Where a message goes: (variable, its labels after the append dimension)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A message the provider will not reference, and why (e.g. a sub-message sharing its
+    parent's bytes, which the codec would decode as its sibling)."""
+
+    reason: str
 
 
 class Provider(Protocol):
@@ -24,15 +37,28 @@ class Provider(Protocol):
         """Raise ValueError if a variable's ``match`` is not this provider's kind."""
         ...
 
-    def match_file(
+    def expected_messages(
+        self, spec: DatasetSpec, file: ExpectedFile
+    ) -> Mapping[str, Sequence[Placement]]:
+        """Message key -> where each occurrence of that message in ``file`` goes, in file order
+        (several where the producer writes one key for several fields). Must give a place to
+        every chunk the spec expects of the file. Called once per (kind, lead, member)."""
+        ...
+
+    def message_key(self, entry: IndexEntry, file: ExpectedFile) -> str | Refused:
+        """The key of one index entry of ``file`` (as in :meth:`expected_messages`), or why it
+        is refused. Raises ValueError for an entry that contradicts the file (the core names
+        the index and line)."""
+        ...
+
+    def message_problems(
         self,
         spec: DatasetSpec,
-        file: ExpectedFile,
-        entries: Sequence[IndexEntry],
-        *,
-        data_url: str,
-        index_url: str,
-        checksum: dt.datetime | str,
-    ) -> FileMatch:
-        """Refs for the messages of ``file`` that the dataset holds; the others reported."""
+        variable: VariableSpec,
+        labels: Mapping[str, Label],
+        facts: MessageFacts,
+    ) -> list[str]:
+        """Where a message's own parameter and level (read from its bytes) disagree with the
+        variable and labels of the chunk that references it; empty when they agree. (Times,
+        member and grid are the core's to compare.)"""
         ...

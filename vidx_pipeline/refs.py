@@ -1,21 +1,25 @@
 """Refs in label space, and the one engine that turns labels into chunk indices.
 
-A provider yields, per message it places, a :class:`VirtualRef`: the variable, its labels on
-every non-grid dimension after the append one (``{"lead_time": 7, "ensemble_member": 3,
-"isobaric_level": 500.0}``), and where the message is (url, offset, length, checksum). The
+A provider places each message by its variable and its labels on every non-grid dimension
+after the append one (``{"lead_time": 7, "ensemble_member": 3, "isobaric_level": 500.0}``); with
+where the message is (url, offset, length, checksum) that is a :class:`VirtualRef`. The
 partition fixes the append position. :class:`ChunkLocator` alone turns labels into chunk
 indices; :func:`expected_slots` says which chunks a source file should fill, so missing and
-unexpected refs are judged here, the same way for every provider.
+unexpected refs are judged in the core, the same way for every provider.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vidx_pipeline.source_files import ExpectedFile
 from vidx_pipeline.spec import ENSEMBLE_MEMBER, LEAD_TIME, DatasetSpec, Label
+
+if TYPE_CHECKING:
+    from vidx_pipeline.placement import PlacementTable
 
 Slot = tuple[str, tuple[int, ...]]
 """A chunk of a partition: (variable, its index after the append dimension, grid excluded)."""
@@ -33,20 +37,6 @@ class VirtualRef:
     checksum: dt.datetime | str
 
 
-@dataclass(frozen=True)
-class FileMatch:
-    """What a provider made of one source file's index.
-
-    ``unplaced``: messages whose field is not in the dataset (new producer output), described
-    for the run's report; ``refused``: messages it will not reference, with why (e.g. a
-    sub-message sharing its parent's bytes, which the codec would decode as its sibling).
-    """
-
-    refs: list[VirtualRef]
-    unplaced: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-
 def chunk_labels(
     lead_hours: int, member: int | None, level_dimension: str | None, level: Label | None
 ) -> dict[str, Label]:
@@ -58,6 +48,17 @@ def chunk_labels(
     if level is not None and level_dimension is not None:
         labels[level_dimension] = level
     return labels
+
+
+FileKey = tuple[str, int, int | None]
+"""What a file's expected content depends on: (kind, lead hours, member)."""
+
+
+def file_key(file: ExpectedFile) -> FileKey:
+    return (file.kind.name, file.lead_hours, file.member)
+
+
+_NAMED_DIMS = (LEAD_TIME, ENSEMBLE_MEMBER)
 
 
 class LabelError(ValueError):
@@ -77,7 +78,13 @@ class ChunkLocator:
         for level in spec.levels:
             self._axes[level.name] = dict(zip(level.values, range(len(level.values)), strict=True))
         self._dims = {v.name: spec.variable_dims(v)[1:-2] for v in spec.variables}
-        self._expected: dict[tuple[str, int, int | None], dict[Slot, str]] = {}
+        self._var_axes = {
+            name: tuple((dim, self._axes[dim]) for dim in dims) for name, dims in self._dims.items()
+        }
+        self._values = {dim: list(axis) for dim, axis in self._axes.items()}
+        self._indices: dict[tuple[int, ...], tuple[int, ...]] = {}  # one object per index
+        self.tables: dict[FileKey, PlacementTable] = {}
+        """Placement tables per file key, memoized by :mod:`vidx_pipeline.placement`."""
 
     def dims(self, variable: str) -> tuple[str, ...]:
         """The variable's dims between the append dimension and the grid."""
@@ -88,22 +95,38 @@ class ChunkLocator:
 
     def index(self, variable: str, labels: Mapping[str, Label]) -> tuple[int, ...]:
         try:
-            return tuple(self._axes[dim][labels[dim]] for dim in self.dims(variable))
+            index = tuple([axis[labels[dim]] for dim, axis in self._var_axes[variable]])
         except KeyError as error:
+            self.dims(variable)  # names an unknown variable
             raise LabelError(
                 f"{variable}: labels {dict(labels)} do not name a chunk (no {error})"
             ) from None
+        return self._indices.setdefault(index, index)
 
     def slot(self, ref: VirtualRef) -> Slot:
         return (ref.variable, self.index(ref.variable, ref.labels))
 
-    def expected_slots(self, file: ExpectedFile) -> dict[Slot, str]:
-        """:func:`expected_slots`, memoized per (file kind, lead, member): the same for every
-        partition. Callers must not mutate the result."""
-        key = (file.kind.name, file.lead_hours, file.member)
-        if key not in self._expected:
-            self._expected[key] = expected_slots(self.spec, self, file)
-        return self._expected[key]
+    def labels(self, slot: Slot) -> dict[str, Label]:
+        """The labels of a chunk (the inverse of :meth:`index`)."""
+        variable, index = slot
+        return {
+            dim: self._values[dim][i] for dim, i in zip(self.dims(variable), index, strict=True)
+        }
+
+    def describe(self, slot: Slot) -> str:
+        """A chunk for people: ``temperature_isobaric isobaric_level=500.0 f007 member 3``."""
+        labels = self.labels(slot)
+        words = [slot[0]]
+        words += [f"{dim}={value}" for dim, value in labels.items() if dim not in _NAMED_DIMS]
+        if LEAD_TIME in labels:
+            words.append(f"f{labels[LEAD_TIME]:03d}")
+        if ENSEMBLE_MEMBER in labels:
+            words.append(f"member {labels[ENSEMBLE_MEMBER]}")
+        return " ".join(words)
+
+    def expected_slots(self, file: ExpectedFile) -> tuple[Slot, ...]:
+        """:func:`expected_slots` of ``file``."""
+        return expected_slots(self.spec, self, file)
 
 
 _LOCATORS: dict[int, ChunkLocator] = {}
@@ -118,10 +141,11 @@ def locator_for(spec: DatasetSpec) -> ChunkLocator:
     return locator
 
 
-def expected_slots(spec: DatasetSpec, locator: ChunkLocator, file: ExpectedFile) -> dict[Slot, str]:
-    """Every chunk ``file`` should fill, with a readable description of each: each variable of
-    the file's kind at each level expected at its lead, for the member it holds (or every member
-    when one file holds them all)."""
+def expected_slots(
+    spec: DatasetSpec, locator: ChunkLocator, file: ExpectedFile
+) -> tuple[Slot, ...]:
+    """Every chunk ``file`` should fill: each variable of the file's kind at each level expected
+    at its lead, for the member it holds (or every member when one file holds them all)."""
     members: Iterable[int | None]
     if spec.ensemble is None:
         members = (None,)
@@ -129,13 +153,10 @@ def expected_slots(spec: DatasetSpec, locator: ChunkLocator, file: ExpectedFile)
         members = (file.member,)
     else:
         members = spec.ensemble.members
-    slots: dict[Slot, str] = {}
+    slots: list[Slot] = []
     for variable in spec.variables_in(file.kind.name):
         for level in variable.expected_levels(file.lead_hours):
             for member in members:
                 labels = chunk_labels(file.lead_hours, member, variable.level_dimension, level)
-                where = f" {variable.level_dimension}={level}" if level is not None else ""
-                who = f" member {member}" if member is not None else ""
-                slot = (variable.name, locator.index(variable.name, labels))
-                slots[slot] = f"{variable.name}{where} f{file.lead_hours:03d}{who}"
-    return slots
+                slots.append((variable.name, locator.index(variable.name, labels)))
+    return tuple(slots)

@@ -14,22 +14,10 @@ from collections.abc import Sequence
 import icechunk
 import zarr
 
-from vidx_pipeline.fetch import FileRefs
+from vidx_pipeline.placement import FileRefs
 from vidx_pipeline.progress import flag_files
-from vidx_pipeline.refs import VirtualRef
 from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline.template import grow_append_dimension
-
-
-def chunk_spec(position: int, index: tuple[int, ...], ref: VirtualRef) -> icechunk.VirtualChunkSpec:
-    full_index = [position, *index, 0, 0]
-    if isinstance(ref.checksum, str):
-        return icechunk.VirtualChunkSpec(
-            full_index, ref.url, ref.offset, ref.length, etag_checksum=ref.checksum
-        )
-    return icechunk.VirtualChunkSpec(
-        full_index, ref.url, ref.offset, ref.length, last_updated_at_checksum=ref.checksum
-    )
 
 
 def write_refs(
@@ -40,15 +28,35 @@ def write_refs(
     """Set the refs and progress flags of ``batch`` (append position -> files) in ``session``.
     Returns refs written per position."""
     grow_append_dimension(spec, session.store, max(batch) + 1)
-    by_variable: dict[str, list[icechunk.VirtualChunkSpec]] = {}
+    grid = (0,) * len(spec.grid.dims)
+    by_variable: dict[str, list[icechunk.VirtualChunkSpec]] = {
+        variable.name: [] for variable in spec.variables
+    }
+    chunk = icechunk.VirtualChunkSpec
     written: dict[int, int] = {}
     for position, files in batch.items():
         written[position] = 0
-        for file_refs in files:
-            for ref, index in zip(file_refs.refs, file_refs.indices, strict=True):
-                by_variable.setdefault(ref.variable, []).append(chunk_spec(position, index, ref))
-            written[position] += len(file_refs.refs)
+        for refs in files:
+            url, checksum = refs.url, refs.checksum
+            etag = checksum if isinstance(checksum, str) else None
+            updated = None if isinstance(checksum, str) else checksum
+            for (variable, index), offset, length in zip(
+                refs.slots, refs.offsets, refs.lengths, strict=True
+            ):
+                by_variable[variable].append(
+                    chunk(
+                        [position, *index, *grid],
+                        url,
+                        offset,
+                        length,
+                        etag_checksum=etag,
+                        last_updated_at_checksum=updated,
+                    )
+                )
+            written[position] += len(refs)
     for variable, chunks in by_variable.items():
+        if not chunks:
+            continue
         failed = session.store.set_virtual_refs(variable, chunks, validate_containers=True)
         if failed:
             raise ValueError(
@@ -57,5 +65,9 @@ def write_refs(
             )
     group = zarr.open_group(session.store, mode="r+")
     for position, files in batch.items():
-        flag_files(group, position, (f.file.progress_index for f in files))
+        flag_files(
+            group,
+            position,
+            ((f.file.progress_index, f.data.last_modified_checksum()) for f in files),
+        )
     return written

@@ -9,9 +9,10 @@ Layout written by :func:`write_template`:
   shards; one chunk = one GRIB message = one ref;
 - the append dimension (int64 seconds since the epoch, one chunk), ``lead_time``,
   ``ensemble_member``, level dimensions and the grid's coordinates (2-D latitude/longitude on a
-  projected grid); ``valid_time`` (append x lead) and ``ingested`` (one flag per expected source
-  file: the per-partition progress) as coordinates chunked one append step per chunk, so that
-  partitions write disjoint chunks.
+  projected grid); ``valid_time`` (append x lead), ``ingested`` (one flag per expected source
+  file: the per-partition progress) and ``source_modified`` (each ingested file's data object
+  last-modified time, as its refs record it) as coordinates chunked one append step per chunk,
+  so that partitions write disjoint chunks.
 
 The append dimension starts empty and :func:`grow_append_dimension` extends it to the newest
 value being ingested, never beyond. Positions are pure arithmetic on the spec's start and
@@ -20,18 +21,22 @@ frequency, so every writer agrees on where an init goes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 import zarr
+import zarr.api.asynchronous
 from gribberish.zarr import GribberishCodec
 from zarr.abc.codec import BytesBytesCodec
 from zarr.abc.store import Store
 from zarr.codecs.numcodecs import BZ2, Delta
+from zarr.core.array import AsyncArray
+from zarr.core.sync import sync
 
-from vidx_pipeline.progress import PROGRESS_ARRAY
+from vidx_pipeline.progress import PROGRESS_ARRAY, SOURCE_MODIFIED_ARRAY
 from vidx_pipeline.spec import ENSEMBLE_MEMBER, LEAD_TIME, SOURCE_FILE, DatasetSpec
 
 TIME_UNITS = "seconds since 1970-01-01 00:00:00"
@@ -66,6 +71,17 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
                 "written in the same commit as the refs it describes.",
             },
         ),
+        SOURCE_MODIFIED_ARRAY: (
+            progress_dims,
+            np.zeros(progress_shape, "int64"),
+            {
+                "long_name": "last-modified time of the source file's data object",
+                "units": "s",
+                "comment": "Seconds since 1970-01-01T00:00:00Z, rounded up, as the file's refs "
+                "record it when they are committed; 0 where the file is not ingested. An "
+                "object the producer lists as newer was replaced: its refs are re-ingested.",
+            },
+        ),
     }
     for name, (dims, values, attrs) in spec.grid.coordinates().items():
         coords[name] = (dims, values, attrs)
@@ -78,6 +94,7 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             "filters": [_time_delta()],
         },
         PROGRESS_ARRAY: {"chunks": progress_chunks},
+        SOURCE_MODIFIED_ARRAY: {"chunks": progress_chunks},
     }
     if spec.lead_times is not None:
         coords[LEAD_TIME] = (
@@ -184,27 +201,39 @@ def write_template(spec: DatasetSpec, store: Store) -> None:
 def grow_append_dimension(spec: DatasetSpec, store: Store, needed_length: int) -> bool:
     """Extend every array along the append dimension to ``needed_length`` (no-op if already that
     long) and write the new coordinate values. Returns whether anything grew."""
-    group = zarr.open_group(store, mode="r+")
+    return bool(sync(_grow_append_dimension(spec, store, needed_length)))
+
+
+async def _grow_append_dimension(spec: DatasetSpec, store: Store, needed_length: int) -> bool:
+    # Every array's metadata is rewritten concurrently, in one trip to zarr's event loop: one
+    # synchronous resize per array costs a thread hop each (hundreds per commit).
+    group = await zarr.api.asynchronous.open_group(store=store, mode="r+")
     append = spec.append_dimension.name
-    coord = group[append]
-    assert isinstance(coord, zarr.Array)
+    coord = await group.getitem(append)
+    assert isinstance(coord, AsyncArray)
     old_length = int(coord.shape[0])
     if needed_length <= old_length:
         return False
-    for _, array in group.arrays():
-        names = array.metadata.dimension_names  # type: ignore[union-attr]
-        if names and names[0] == append:
-            array.resize((needed_length, *array.shape[1:]))
-    # Re-open after resizing: an Array object keeps the shape it was opened with, and a write
+    growing = [
+        array
+        async for _, array in group.arrays()
+        if (array.metadata.dimension_names or (None,))[0] == append
+    ]
+    await asyncio.gather(
+        *(a.resize((needed_length, *a.shape[1:]), delete_outside_chunks=False) for a in growing)
+    )
+    # Re-open after resizing: an array object keeps the shape it was opened with, and a write
     # beyond it is silently dropped.
-    coord = group[append]
-    assert isinstance(coord, zarr.Array)
+    coord = await group.getitem(append)
+    assert isinstance(coord, AsyncArray)
     new_times = [spec.append_dimension.value_at(i) for i in range(old_length, needed_length)]
-    coord[old_length:needed_length] = np.array([epoch_seconds(t) for t in new_times], "int64")
+    seconds = np.array([epoch_seconds(t) for t in new_times], "int64")
+    await coord.setitem(slice(old_length, needed_length), seconds)
     if spec.lead_times is not None:
-        valid = group[VALID_TIME_ARRAY]
-        assert isinstance(valid, zarr.Array)
+        valid = await group.getitem(VALID_TIME_ARRAY)
+        assert isinstance(valid, AsyncArray)
         lead_seconds = np.array(spec.lead_hours, "int64") * 3600
-        rows = np.array([epoch_seconds(t) for t in new_times], "int64")[:, None] + lead_seconds
-        valid[old_length:needed_length, :] = rows
+        await valid.setitem(
+            (slice(old_length, needed_length), slice(None)), seconds[:, None] + lead_seconds
+        )
     return True

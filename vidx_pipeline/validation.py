@@ -1,16 +1,18 @@
-"""Validation reports: is a partition's set of refs complete, read back from the repository."""
+"""Repository facts the checks build on: which expected chunks of a partition have refs and
+flags, read back from the committed repository."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import icechunk
 
 from vidx_pipeline.progress import ingested_row
-from vidx_pipeline.refs import locator_for
+from vidx_pipeline.refs import Slot, locator_for
 from vidx_pipeline.repository import DatasetRepository
-from vidx_pipeline.source_files import expected_files
+from vidx_pipeline.source_files import ExpectedFile, expected_files
 
 
 @dataclass
@@ -30,19 +32,24 @@ class CompletenessReport:
 
 
 @dataclass(frozen=True)
-class _SlotState:
+class SlotState:
     """One expected chunk of a partition as the committed repository holds it."""
 
+    file: ExpectedFile
+    slot: Slot
     label: str  # e.g. "temperature_isobaric isobaric_level=500.0 f007"
     flagged: bool  # its file is marked ingested
     has_ref: bool
 
 
-def _slot_states(
-    repository: DatasetRepository, partition_time: dt.datetime
-) -> tuple[int, list[_SlotState]]:
-    """(files flagged, every expected chunk of every expected file with its flag and whether a
-    virtual ref exists); (0, []) if the append dimension does not reach the partition."""
+def slot_states(
+    repository: DatasetRepository,
+    partition_time: dt.datetime,
+    files: Sequence[ExpectedFile] | None = None,
+) -> tuple[int, list[SlotState]]:
+    """(files flagged, every expected chunk of ``files`` (default: every expected file) with
+    its flag and whether a virtual ref exists); (0, []) if the append dimension does not reach
+    the partition."""
     spec = repository.spec
     position = spec.append_dimension.index_of(partition_time)
     row = ingested_row(repository, position)
@@ -50,21 +57,19 @@ def _slot_states(
         return 0, []
     session = repository.readonly_session()
     locator = locator_for(spec)
-    wanted: list[tuple[str, bool, str, list[int]]] = []
-    flagged_files = 0
-    for file in expected_files(spec, partition_time):
-        flagged = bool(row[file.progress_index])
-        flagged_files += flagged
-        for (variable, index), label in locator.expected_slots(file).items():
-            wanted.append((label, flagged, variable, [position, *index, 0, 0]))
-
+    grid = [0] * len(spec.grid.dims)
     # One synchronous lookup per chunk (a few microseconds each, far cheaper than as many
     # coroutines or than listing an array's chunks across its whole history).
     virtual = icechunk.ChunkType.virtual
-    states = [
-        _SlotState(label, flagged, session.chunk_type(f"/{variable}", coords) == virtual)
-        for label, flagged, variable, coords in wanted
-    ]
+    states = []
+    flagged_files = 0
+    for file in expected_files(spec, partition_time) if files is None else files:
+        flagged = bool(row[file.progress_index])
+        flagged_files += flagged
+        for slot in locator.expected_slots(file):
+            variable, index = slot
+            has_ref = session.chunk_type(f"/{variable}", [position, *index, *grid]) == virtual
+            states.append(SlotState(file, slot, locator.describe(slot), flagged, has_ref))
     return flagged_files, states
 
 
@@ -77,7 +82,7 @@ def check_partition_complete(
     report = CompletenessReport(
         partition_time, files_expected=len(expected_files(spec, partition_time))
     )
-    report.files_ingested, states = _slot_states(repository, partition_time)
+    report.files_ingested, states = slot_states(repository, partition_time)
     for state in states:
         if state.flagged:
             report.refs_expected += 1
@@ -94,7 +99,7 @@ def partial_commit_problems(
     """Evidence of a partially visible commit in a partition: a file flagged ingested without
     all its refs, or a ref of a file not flagged. Empty when the partition is consistent."""
     problems = []
-    for state in _slot_states(repository, partition_time)[1]:
+    for state in slot_states(repository, partition_time)[1]:
         if state.flagged and not state.has_ref:
             problems.append(f"{state.label}: flagged, no ref")
         if state.has_ref and not state.flagged:

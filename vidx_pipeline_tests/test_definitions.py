@@ -15,6 +15,7 @@ from dagster import (
     partition_loading_context,
 )
 
+from vidx_pipeline.checks import CHECKS
 from vidx_pipeline.datasets import DATASETS
 from vidx_pipeline.definitions import dataset_definitions
 from vidx_pipeline.orchestration.resources import (
@@ -58,7 +59,7 @@ def test_dataset_definitions_resolve_with_names_from_the_dataset_id(
 
     assert repository.asset_graph.get_all_asset_keys() == {AssetKey(name)}
     jobs = {job.name: job for job in defs.resolve_all_job_defs()}
-    assert {f"{name}_job", f"{name}_operational_job"} <= jobs.keys()
+    assert {f"{name}_job", f"{name}_operational_job", f"{name}_checks_job"} <= jobs.keys()
     operational = jobs[f"{name}_operational_job"]
     assert operational.executor_def.name == "in_process"
     assert OPERATIONAL_TAGS.items() <= operational.tags.items()
@@ -76,8 +77,18 @@ def test_dataset_definitions_resolve_with_names_from_the_dataset_id(
     assert repository_resource.dataset_id == source_resource.dataset_id == spec.dataset_id
     asset = defs.resolve_assets_def(name)
     assert asset.required_resource_keys >= {f"{name}_repository", f"{name}_source"}
-    assert asset.check_keys  # the refs_complete check
     assert asset.backfill_policy is not None
+    graph = defs.resolve_asset_graph()
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key == asset.key}
+    assert checks == {kind.name for kind in CHECKS}
+    for key in graph.asset_check_keys:
+        assert graph.get_check_spec(key).partitions_def == asset.partitions_def
+    # Every job that materializes the asset runs its checks after it.
+    for job_name in (f"{name}_job", f"{name}_operational_job"):
+        nodes = set(jobs[job_name].graph.node_names())
+        assert nodes == {name} | {f"{name}_{check}" for check in checks}
+    (schedule,) = repository.schedule_defs
+    assert schedule.job_name == f"{name}_checks_job"
 
 
 @every_dataset

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import icechunk
 import numpy as np
+import obstore
 import pytest
 import xarray as xr
 
-from vidx_offline.gfs_archive import GfsFile
+from vidx_offline.gfs_archive import GFS_BUCKET, GfsFile
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3
-from vidx_pipeline.index_formats.base import BadDataError, BadIndexError
+from vidx_pipeline.fetch import MAX_INDEX_BYTES, fetch_refs
+from vidx_pipeline.index_formats.base import BadDataError, BadIndexError, BadSourceError
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.providers.noaa import level_texts, wgrib2_match, wgrib2_window_text
 from vidx_pipeline.repository import (
@@ -21,6 +24,7 @@ from vidx_pipeline.repository import (
     open_repository,
     reader_credentials,
 )
+from vidx_pipeline.source_files import expected_files, list_partition
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec, spec_fields
@@ -133,12 +137,14 @@ def test_rerun_fetches_nothing_and_commits_nothing(
     tmp_path, local_s3: LocalS3, publish: PublishFn
 ) -> None:
     init = dt.datetime(2025, 8, 2, 0, tzinfo=dt.UTC)
-    publish(init, SPEC.lead_hours)
+    files = publish(init, SPEC.lead_hours)
     repo = _repo(tmp_path, local_s3)
     _ingest(repo, local_s3, init)
     before = _snapshots(repo)
-    # Garble every index now: a re-run that fetched one again would fail on it.
-    publish(init, SPEC.lead_hours, edit_index=lambda lead, text: "garbage\n")
+    # Garble every index now (data objects untouched): a re-run that fetched one again would
+    # fail on it.
+    for file in files:
+        obstore.put(local_s3.store(GFS_BUCKET), file.index_key, b"garbage\n")
     again = _ingest(repo, local_s3, init)
     assert (again.files_ingested, again.files_already_ingested) == (0, len(SPEC.lead_hours))
     assert again.snapshot_id is None
@@ -212,6 +218,36 @@ def _wrong_date(lead: int, text: str) -> str:
     return text if lead != 5 else text.replace("d=2025080600", "d=2025080512")
 
 
+def _lines(lead: int, text: str, edit) -> str:
+    return text if lead != 5 else "".join(edit(text.splitlines(keepends=True)))
+
+
+def _swap_lines(lead: int, text: str) -> str:
+    return _lines(lead, text, lambda lines: [lines[0], lines[2], lines[1], *lines[3:]])
+
+
+def _duplicate_number(lead: int, text: str) -> str:
+    def renumber(lines: list[str]) -> list[str]:
+        lines[3] = "3" + lines[3][lines[3].index(":") :]
+        return lines
+
+    return _lines(lead, text, renumber)
+
+
+def _index_of_another_object(lead: int, text: str) -> str:
+    """Every offset after the first moved by 8 bytes: the first message's length disagrees
+    with the data object's own header (an index written for another version of the file)."""
+
+    def shift(lines: list[str]) -> list[str]:
+        moved = [lines[0]]
+        for line in lines[1:]:
+            number, offset, rest = line.split(":", 2)
+            moved.append(f"{number}:{int(offset) + 8}:{rest}")
+        return moved
+
+    return _lines(lead, text, shift)
+
+
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
@@ -219,8 +255,25 @@ def _wrong_date(lead: int, text: str) -> str:
         (_truncated, "truncated"),
         (_offset_beyond, "lies outside"),
         (_wrong_date, "disagrees"),
+        (lambda lead, text: "" if lead == 5 else text, "empty index"),
+        (lambda lead, text: "\x00\xff\x13GRIB\n" if lead == 5 else text, "line 1"),
+        (lambda lead, text: "ünïcødé: ≠ wgrib2\n" if lead == 5 else text, "line 1"),
+        (_swap_lines, "line 3: message number 2 after 3"),
+        (_duplicate_number, "line 4: message number 3 after 3"),
+        (_index_of_another_object, "line 1: the message at offset 0 is"),
     ],
-    ids=["garbage-line", "truncated", "offset-beyond-object", "date-disagrees-with-path"],
+    ids=[
+        "garbage-line",
+        "truncated",
+        "offset-beyond-object",
+        "date-disagrees-with-path",
+        "empty",
+        "binary-garbage",
+        "unicode-garbage",
+        "wrong-line-order",
+        "duplicate-message-number",
+        "index-of-another-object",
+    ],
 )
 def test_bad_index_names_the_object_and_commits_nothing(
     tmp_path, local_s3: LocalS3, publish: PublishFn, edit, problem: str
@@ -302,3 +355,48 @@ def test_unknown_fields_are_reported_as_new_producer_output(
     assert len(result.unplaced) == 2
     assert all("NEWFLD:surface" in u for u in result.unplaced)
     assert {m.slot for m in result.missing} == {"wind_gust_surface f000", "wind_gust_surface f001"}
+
+
+def test_objects_replaced_or_deleted_between_listing_and_read_are_refused(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    """The listing says which object version a file is; reading another version (or none)
+    would mix an index with another object's bytes, so the batch is refused, nothing fetched
+    is committed, and the error names the object."""
+    init = dt.datetime(2025, 8, 14, 0, tzinfo=dt.UTC)
+    files = publish(init, [0, 1])
+    store = open_source_store(SPEC.source.store, local_s3.endpoint)
+    expected = [f for f in expected_files(SPEC, init) if f.lead_hours in (0, 1)]
+    listed = list_partition(store, expected)
+    producer = local_s3.store(GFS_BUCKET)
+    time.sleep(1.1)  # a new last-modified second
+    obstore.put(producer, files[0].index_key, files[0].index_text.encode())
+    obstore.delete(producer, files[1].data_key)
+    for file, problem in (
+        (expected[0], "replaced between listing and read"),
+        (expected[1], "deleted between listing and read"),
+    ):
+        with pytest.raises(BadSourceError, match=problem) as raised:
+            fetch_refs(
+                SPEC,
+                store,
+                [file],
+                listed,
+                init,
+                max_concurrent_requests=4,
+                missing_policy="report",
+            )
+        assert f"gfs.t00z.pgrb2.0p25.f00{file.lead_hours}" in str(raised.value)
+
+
+def test_an_oversized_index_is_refused_unread(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 8, 15, 0, tzinfo=dt.UTC)
+    (file,) = publish(init, [0])
+    obstore.put(local_s3.store(GFS_BUCKET), file.index_key, b"\n" * (MAX_INDEX_BYTES + 1))
+    repo = _repo(tmp_path, local_s3)
+    before = _snapshots(repo)
+    with pytest.raises(BadIndexError, match=r"f000\.idx: \d+ bytes, more than .* refused unread"):
+        _ingest(repo, local_s3, init)
+    assert _snapshots(repo) == before

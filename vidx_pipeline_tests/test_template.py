@@ -21,10 +21,11 @@ from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.grib_header import parse_grib_header
 from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.placement import FileRefs
 from vidx_pipeline.providers.noaa import Wgrib2Match
-from vidx_pipeline.refs import VirtualRef
-from vidx_pipeline.refs_writer import chunk_spec
+from vidx_pipeline.refs_writer import write_refs
 from vidx_pipeline.repository import RepositorySettings, open_repository, reader_credentials
+from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.spec import (
     DatasetSpec,
     Grid,
@@ -36,7 +37,6 @@ from vidx_pipeline.spec import (
     VariableAttrs,
     VariableSpec,
 )
-from vidx_pipeline.template import grow_append_dimension
 
 GRIB = Path(__file__).parent / "fixtures" / "real" / "grib"
 HRRR = GRIB / "hrrr.t06z.wrfsfcf01-TMP.grib2"
@@ -142,14 +142,27 @@ def _one_chunk_repository(
     store = s3.store(BUCKET)
     obstore.put(store, key, payload)
     meta = obstore.head(store, key)
-    checksum = SourceObject(key, meta["size"], meta["last_modified"], None).last_modified_checksum()
+    data = SourceObject(key, meta["size"], meta["last_modified"], None)
+    checksum = data.last_modified_checksum()
     repo = open_repository(
         spec, RepositorySettings(local_root=str(tmp_path)), source_endpoint=s3.endpoint
     )
     session = repo.writable_session()
-    grow_append_dimension(spec, session.store, 1)
-    ref = VirtualRef("field", {"lead_time": 0}, f"s3://{BUCKET}/{key}", 0, len(payload), checksum)
-    session.store.set_virtual_refs("field", [chunk_spec(0, (0,), ref)], validate_containers=True)
+    init = spec.append_dimension.value_at(0)
+    (file,) = [f for f in expected_files(spec, init) if f.lead_hours == 0]
+    refs = FileRefs(
+        file,
+        data,
+        f"s3://{BUCKET}/{key}",
+        checksum,
+        [("field", (0,))],
+        [0],
+        [len(payload)],
+        [],
+        [],
+        [],
+    )
+    write_refs(spec, session, {0: [refs]})
     session.commit("one ref")
     reader = icechunk.Repository.open(
         repo.settings.storage(spec.dataset_id),

@@ -108,9 +108,10 @@ class IndexFormat(Protocol):
 def check_byte_ranges(
     entries: Sequence[IndexEntry], *, index_url: str, data: SourceObject, data_url: str
 ) -> None:
-    """Every message lies inside the data object and offsets never go backwards (a
-    sub-message shares its parent's offset). Offsets are checked first: a next offset beyond the
-    object also makes its predecessor's length overrun, and the line to name is the bad one."""
+    """Every message lies inside the data object, and message numbers and offsets never go
+    backwards or repeat (a sub-message shares its parent's number and offset). Offsets are
+    checked first: a next offset beyond the object also makes its predecessor's length overrun,
+    and the line to name is the bad one."""
     size = data.size
     for line, entry in enumerate(entries, start=1):
         if entry.offset >= size or entry.offset < 0:
@@ -121,8 +122,15 @@ def check_byte_ranges(
                 line,
             )
     previous_offset = -1
+    previous_number = 0
     for line, entry in enumerate(entries, start=1):
         length = entry.length or 0
+        number = entry.message_number
+        if number < previous_number or (number == previous_number and entry.submessage is None):
+            raise BadIndexError(
+                index_url, f"message number {number} after {previous_number}: out of order", line
+            )
+        previous_number = number
         if entry.offset <= previous_offset and entry.submessage is None:
             raise BadIndexError(index_url, f"offset {entry.offset} goes backwards", line)
         if length <= 0 or entry.offset + length > size:

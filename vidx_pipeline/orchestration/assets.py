@@ -1,17 +1,11 @@
-"""One partitioned Dagster asset per dataset; materializing a partition ingests it.
-
-The asset also reports the ``refs_complete`` check for each partition it materializes, counted
-back from the committed repository (not from what the run believes it wrote).
-"""
+"""One partitioned Dagster asset per dataset; materializing a partition ingests it (and
+re-ingests files whose objects the producer replaced). Its checks are in
+:mod:`vidx_pipeline.orchestration.checks`."""
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
@@ -26,9 +20,7 @@ from vidx_pipeline.ingest import IngestResult, IngestRun, IngestSettings
 from vidx_pipeline.orchestration.partitions import asset_name, partition_time, partitions_definition
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.spec import DatasetSpec
-from vidx_pipeline.validation import CompletenessReport, check_partition_complete
 
-REFS_COMPLETE_CHECK = "refs_complete"
 BACKFILL_PARTITIONS_PER_RUN = 4
 
 
@@ -60,6 +52,7 @@ def _materialization_metadata(
     missing = [m.describe() for result in results for m in result.missing]
     unplaced = [u for result in results for u in result.unplaced]
     refused = [r for result in results for r in result.refused]
+    replaced = [r for result in results for r in result.replaced]
     snapshots = [r.snapshot_id for r in results if r.snapshot_id]
     return {
         "partitions": len(results),
@@ -74,29 +67,14 @@ def _materialization_metadata(
         "new_producer_output": MetadataValue.json(unplaced[:500]),
         "refused_count": len(refused),
         "refused": MetadataValue.json(refused[:500]),
+        "replaced_count": len(replaced),
+        "replaced": MetadataValue.json(replaced[:500]),
         "snapshot_id": snapshots[-1] if snapshots else "(no new commit)",
         "commits": len({r.snapshot_id for r in results if r.snapshot_id}),
         "commit_attempts": sum(r.commit_attempts for r in results),
         "seconds": round(seconds, 3),
         "repository": location,
     }
-
-
-def _check_result(spec: DatasetSpec, reports: list[CompletenessReport]) -> AssetCheckResult:
-    absent = [f"{r.partition_time:%Y-%m-%dT%H}: {a}" for r in reports for a in r.absent_refs]
-    return AssetCheckResult(
-        check_name=REFS_COMPLETE_CHECK,
-        asset_key=asset_name(spec),
-        passed=all(r.passed for r in reports),
-        severity=AssetCheckSeverity.WARN,
-        metadata={
-            "files_expected": sum(r.files_expected for r in reports),
-            "files_ingested": sum(r.files_ingested for r in reports),
-            "refs_expected": sum(r.refs_expected for r in reports),
-            "refs_found": sum(r.refs_found for r in reports),
-            "absent_refs": MetadataValue.json(absent[:500]),
-        },
-    )
 
 
 def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
@@ -107,14 +85,6 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
         name=asset_name(spec),
         partitions_def=partitions_definition(spec),
         required_resource_keys={repository_key, source_key},
-        check_specs=[
-            AssetCheckSpec(
-                REFS_COMPLETE_CHECK,
-                asset=asset_name(spec),
-                description="Every expected file of the partition is ingested and every "
-                "variable it should carry has a virtual ref, read back from the repository.",
-            )
-        ],
         description=f"{spec.name}: {spec.description}",
         group_name="virtual_datasets",
         # Backfills: a few partitions per run, committed together.
@@ -126,7 +96,7 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
     )
     def _dataset_asset(
         context: AssetExecutionContext, config: IngestRunConfig
-    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+    ) -> MaterializeResult:
         started = time.perf_counter()
         repository_resource: IcechunkRepositoryResource = getattr(context.resources, repository_key)
         source_resource: SourceStoreResource = getattr(context.resources, source_key)
@@ -142,7 +112,6 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
             spec, repository, store, times, ingest_settings(config), on_commit=log_commit
         )
         results = run.run()
-        reports = []
         for result in results:
             context.log.info(
                 f"{spec.dataset_id} {result.partition_time:%Y-%m-%dT%H:%M}: "
@@ -160,11 +129,11 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
                 )
             for refused in result.refused[:50]:
                 context.log.warning(f"refused: {refused}")
-            reports.append(check_partition_complete(repository, result.partition_time))
+            for replaced in result.replaced:
+                context.log.warning(f"re-ingested {replaced}: the producer replaced it")
         seconds = time.perf_counter() - started
-        yield MaterializeResult(
+        return MaterializeResult(
             metadata=_materialization_metadata(results, repository.location, seconds)
         )
-        yield _check_result(spec, reports)
 
     return _dataset_asset

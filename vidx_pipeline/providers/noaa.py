@@ -21,13 +21,15 @@ decode to its sibling. ``n.1`` is the first field and is placed as usual.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Mapping
 from typing import Literal
 
 from vidx_pipeline.index_formats.base import IndexEntry
-from vidx_pipeline.refs import FileMatch, VirtualRef, chunk_labels
+from vidx_pipeline.message_facts import MessageFacts
+from vidx_pipeline.provider import Placement, Refused
+from vidx_pipeline.refs import chunk_labels
 from vidx_pipeline.source_files import ExpectedFile
 from vidx_pipeline.spec import (
     DatasetSpec,
@@ -91,10 +93,6 @@ def level_texts(
     ]
 
 
-Placement = tuple[str, dict[str, Label]]
-"""Where a message goes: (variable, its labels after the append dimension)."""
-
-
 def expected_texts(
     spec: DatasetSpec, file_kind: str, lead_hours: int, member: int | None = None
 ) -> dict[str, list[Placement]]:
@@ -112,27 +110,6 @@ def expected_texts(
     return texts
 
 
-@dataclass
-class _Table:
-    spec: DatasetSpec
-    by_file: dict[tuple[str, int, int | None], dict[str, list[Placement]]]
-
-
-_TABLES: dict[int, _Table] = {}
-
-
-def _texts(spec: DatasetSpec, file: ExpectedFile) -> dict[str, list[Placement]]:
-    """:func:`expected_texts`, memoized per spec object and (kind, lead, member): matching runs
-    once per file, and refs share their labels (never mutated)."""
-    table = _TABLES.get(id(spec))
-    if table is None or table.spec is not spec:
-        table = _TABLES[id(spec)] = _Table(spec, {})
-    key = (file.kind.name, file.lead_hours, file.member)
-    if key not in table.by_file:
-        table.by_file[key] = expected_texts(spec, *key)
-    return table.by_file[key]
-
-
 class NoaaProvider:
     name = "noaa"
 
@@ -144,43 +121,70 @@ class NoaaProvider:
                     f"{variable.name}: a level template with '{{}}' goes with a level dimension"
                 )
 
-    def match_file(
+    def expected_messages(
+        self, spec: DatasetSpec, file: ExpectedFile
+    ) -> dict[str, list[Placement]]:
+        return expected_texts(spec, file.kind.name, file.lead_hours, file.member)
+
+    def message_key(self, entry: IndexEntry, file: ExpectedFile) -> str | Refused:
+        text = f"{entry.var}:{entry.level}:{entry.forecast_time}"
+        submessage = entry.submessage
+        if submessage is not None and submessage > 1:
+            return Refused(
+                f"{text} is sub-message {entry.message_number}.{submessage}, which shares its "
+                "parent's bytes (the codec would decode the first field)"
+            )
+        return text
+
+    def message_problems(
         self,
         spec: DatasetSpec,
-        file: ExpectedFile,
-        entries: Sequence[IndexEntry],
-        *,
-        data_url: str,
-        index_url: str,
-        checksum: dt.datetime | str,
-    ) -> FileMatch:
-        wanted = _texts(spec, file)
-        taken: dict[str, int] = {}
-        elements = {text.partition(":")[0] for text in wanted}
-        refs: list[VirtualRef] = []
-        unplaced: list[str] = []
-        refused: list[str] = []
-        for line, entry in enumerate(entries, start=1):
-            text = f"{entry.var}:{entry.level}:{entry.forecast_time}"
-            if entry.submessage is not None and entry.submessage > 1:
-                refused.append(
-                    f"{index_url} line {line}: {text} is sub-message "
-                    f"{entry.message_number}.{entry.submessage}, which shares its parent's bytes "
-                    "(the codec would decode the first field)"
-                )
-                continue
-            candidates = wanted.get(text) if entry.var in elements else None
-            used = taken.get(text, 0)
-            if not candidates or used >= len(candidates):
-                unplaced.append(f"{text} ({index_url} line {line})")
-                continue
-            taken[text] = used + 1
-            variable, labels = candidates[used]
-            assert entry.length is not None  # the index format guarantees it
-            refs.append(
-                VirtualRef(variable, labels, data_url, entry.offset, entry.length, checksum)
-            )
-        return FileMatch(refs=refs, unplaced=unplaced, refused=refused)
+        variable: VariableSpec,
+        labels: Mapping[str, Label],
+        facts: MessageFacts,
+    ) -> list[str]:
+        match = wgrib2_match(variable)
+        problems = []
+        if parameter_name(facts.parameter) != parameter_name(match.element):
+            problems.append(f"parameter {facts.parameter} ({facts.parameter_name})")
+        level_text = match.level
+        if variable.level_dimension is not None:
+            dimension = spec.level(variable.level_dimension)
+            source_labels = dict(zip(dimension.values, dimension.source_labels, strict=True))
+            level_text = match.level.format(source_labels[labels[variable.level_dimension]])
+        expected = grib_level_value(level_text)
+        if expected is not None and not _close(facts.level_value, expected):
+            problems.append(f"level {facts.level_type} {facts.level_value}, not {level_text!r}")
+        return problems
+
+
+_DECODER_NAMES = {"CLWMR": "CLMR"}
+"""Where the message decoder's abbreviation for a parameter is not wgrib2's: gribberish calls
+cloud mixing ratio (0-1-22) ``CLWMR``, wgrib2 ``CLMR``."""
+
+
+def parameter_name(abbreviation: str) -> str:
+    """A parameter abbreviation as wgrib2 would spell it, for comparison: upper case, without
+    punctuation (gribberish writes ``dswrf`` and ``UGWD`` for wgrib2's ``DSWRF`` and ``U-GWD``)."""
+    name = re.sub(r"[^A-Z0-9]", "", abbreviation.upper())
+    return _DECODER_NAMES.get(name, name)
+
+
+_LEVEL_NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?(?:e-?\d+)?)(?:-\S+)? (\S+)")
+
+
+def grib_level_value(level_text: str) -> float | None:
+    """The value of the first fixed surface a wgrib2 level text names, in GRIB's unit (``500
+    mb`` -> 50000 Pa, ``2 m above ground`` -> 2); None for a level without a number."""
+    found = _LEVEL_NUMBER.match(level_text)
+    if found is None:
+        return None
+    value = float(found.group(1))
+    return value * 100 if found.group(2) == "mb" else value
+
+
+def _close(value: float | None, expected: float) -> bool:
+    return value is not None and math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9)
 
 
 PROVIDER = NoaaProvider()

@@ -39,22 +39,24 @@ def test_every_message_of_the_real_inventory_is_placed_once(lead_hours: int) -> 
     locator = ChunkLocator(SPEC)
     # "fail": any chunk the spec expects at this lead and the file lacks is an error.
     placed = place_file(SPEC, locator, file, data, text, INIT, "fail")
+    refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
     raw = _raw_ranges(text)
-    assert len(placed.refs) == len(raw)
-    assert sorted((r.offset, r.length) for r in placed.refs) == sorted((o, n) for _, o, n in raw)
-    assert len({locator.slot(r) for r in placed.refs}) == len(raw)
+    assert len(refs) == len(raw)
+    assert sorted((r.offset, r.length) for r in refs) == sorted((o, n) for _, o, n in raw)
+    assert len({locator.slot(r) for r in refs}) == len(raw)
 
 
 def test_legacy_names_hold_the_fields_they_always_held() -> None:
     text = (REAL_IDX / "gfs.t00z.pgrb2.0p25.f007.idx").read_text()
     (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 7]
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
-    placed = place_file(SPEC, ChunkLocator(SPEC), file, data, text, INIT, "fail")
+    locator = ChunkLocator(SPEC)
+    refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
     by_offset = {offset: text for text, offset, _ in _raw_ranges(text)}
     field_of = {
-        r.variable: by_offset[r.offset] for r in placed.refs if not r.labels.keys() - {"lead_time"}
+        r.variable: by_offset[r.offset] for r in refs if not r.labels.keys() - {"lead_time"}
     }
     assert field_of["temperature_2m"] == "TMP:2 m above ground:7 hour fcst"
     assert field_of["maximum_temperature_2m"] == "TMAX:2 m above ground:6-7 hour max fcst"
@@ -65,7 +67,7 @@ def test_legacy_names_hold_the_fields_they_always_held() -> None:
     assert field_of["soil_moisture_0_to_10cm"] == "SOILW:0-0.1 m below ground:7 hour fcst"
     isobaric = {
         r.labels["isobaric_level"]: by_offset[r.offset]
-        for r in placed.refs
+        for r in refs
         if r.variable == "temperature_isobaric"
     }
     assert isobaric[500.0] == "TMP:500 mb:7 hour fcst"
@@ -79,10 +81,9 @@ def test_f006_gives_its_two_identical_accumulation_lines_one_variable_each() -> 
     text = text.replace("0-7 hour", "0-6 hour")
     (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 6]
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
-    placed = place_file(SPEC, ChunkLocator(SPEC), file, data, text, INIT, "fail")
-    apcp = sorted(
-        (r.offset, r.variable) for r in placed.refs if r.variable.startswith("total_prec")
-    )
+    locator = ChunkLocator(SPEC)
+    refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
+    apcp = sorted((r.offset, r.variable) for r in refs if r.variable.startswith("total_prec"))
     assert len(apcp) == 2
     assert apcp[0][1] != apcp[1][1]
 

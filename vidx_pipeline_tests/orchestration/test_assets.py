@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import xarray as xr
 from dagster import (
+    AssetCheckKey,
+    AssetChecksDefinition,
     AssetKey,
     DagsterInstance,
     DagsterInvalidConfigError,
@@ -30,6 +32,7 @@ from dagster._serdes import serialize_value
 
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3
+from vidx_pipeline.checks import CHECKS
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.definitions import build_definitions
 from vidx_pipeline.ingest import IngestSettings
@@ -40,6 +43,7 @@ from vidx_pipeline.orchestration.assets import (
     repository_resource_key,
     source_resource_key,
 )
+from vidx_pipeline.orchestration.checks import build_dataset_checks
 from vidx_pipeline.orchestration.partitions import asset_name
 from vidx_pipeline.orchestration.resources import (
     ENV_DEFAULTS,
@@ -85,7 +89,7 @@ def _materialize(
     run_config: Mapping[str, Any] | None = None,
 ):
     result = materialize(
-        [build_dataset_asset(SPEC)],
+        [build_dataset_asset(SPEC), *_checks()],
         partition_key=partition,
         resources=_resources(tmp_path, s3),
         instance=instance,
@@ -93,8 +97,14 @@ def _materialize(
     )
     assert result.success
     (event,) = result.get_asset_materialization_events()
-    (check,) = result.get_asset_check_evaluations()
-    return event.materialization.metadata, check
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks.keys() == {kind.name for kind in CHECKS}
+    assert all(c.partition == partition for c in checks.values())
+    return event.materialization.metadata, checks["completeness"]
+
+
+def _checks() -> list[AssetChecksDefinition]:
+    return build_dataset_checks(SPEC, repository_resource_key(SPEC), source_resource_key(SPEC))
 
 
 def test_materialize_in_process_is_idempotent_and_checked(
@@ -109,7 +119,7 @@ def test_materialize_in_process_is_idempotent_and_checked(
         assert metadata["missing_count"].value == 0
         assert metadata["new_producer_output_count"].value == 0
         assert metadata["refused_count"].value == 0
-        assert metadata["refs_written"].value == check.metadata["refs_found"].value
+        assert metadata["refs_written"].value == check.metadata["chunks_present"].value
         assert metadata["repository"].value == str(tmp_path / SPEC.dataset_id)
         snapshot = metadata["snapshot_id"].value
         assert len(snapshot) == 20
@@ -132,7 +142,7 @@ def test_check_fails_for_an_incomplete_partition(
     assert metadata["files_ingested"].value == 3
     assert not check.passed
     assert check.metadata["files_ingested"].value == 3
-    assert check.metadata["files_expected"].value == len(SPEC.lead_hours)
+    assert check.metadata["files_judged"].value == len(SPEC.lead_hours)
 
 
 def _new_field_and_sub_message(lead: int, text: str) -> str:
@@ -212,10 +222,40 @@ def test_materialize_through_the_cli(tmp_path, local_s3: LocalS3, publish: Publi
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert local_s3.secret_access_key not in completed.stdout + completed.stderr
 
+    # The checks ran in the same run; they run again from the CLI through the checks job.
+    checks = [
+        str(Path(sys.executable).with_name("dagster")),
+        *("job", "execute", "-m", "vidx_pipeline.definitions"),
+        *("-j", f"{asset_name(spec)}_checks_job"),
+        *("--tags", json.dumps({"dagster/partition": "2025-08-10T06:00"})),
+    ]
+    completed = subprocess.run(
+        checks, env=env, capture_output=True, text=True, check=False, cwd=workdir
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
     with DagsterInstance.from_config(str(home)) as instance:
         event = instance.get_latest_materialization_event(AssetKey(asset_name(spec)))
-        (run,) = instance.get_runs()
-        stored = _stored_run_texts(instance, run.run_id)
+        runs = instance.get_runs()
+        stored = "".join(_stored_run_texts(instance, run.run_id) for run in runs)
+        history = {
+            kind.name: instance.event_log_storage.get_asset_check_execution_history(
+                AssetCheckKey(AssetKey(asset_name(spec)), kind.name), limit=10
+            )
+            for kind in CHECKS
+        }
+    assert len(runs) == 2
+    for name, executions in history.items():
+        assert len(executions) == 2, name
+        assert {e.run_id for e in executions} == {run.run_id for run in runs}
+        assert all(e.evaluation is not None for e in executions), name
+    # Two fields of the spec's variables are published: incomplete, and they decode healthily.
+    (completeness, *_) = history["completeness"]
+    assert completeness.evaluation is not None
+    assert not completeness.evaluation.passed
+    (decode, *_) = history["decode_health"]
+    assert decode.evaluation is not None
+    assert decode.evaluation.passed
     assert local_s3.secret_access_key not in stored
     assert event is not None
     assert event.asset_materialization is not None

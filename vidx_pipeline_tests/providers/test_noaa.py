@@ -49,7 +49,9 @@ def test_a_sub_message_is_refused_never_placed_as_its_sibling() -> None:
     from vidx_pipeline.datasets import get_dataset
     from vidx_pipeline.index_formats import get_format
     from vidx_pipeline.index_formats.base import SourceObject
+    from vidx_pipeline.placement import build_table, place_entries
     from vidx_pipeline.providers.noaa import PROVIDER
+    from vidx_pipeline.refs import ChunkLocator
     from vidx_pipeline.source_files import expected_files
 
     spec = get_dataset("noaa-gfs-forecast")
@@ -64,8 +66,15 @@ def test_a_sub_message_is_refused_never_placed_as_its_sibling() -> None:
         text, index_url="i", data=data, data_url="d", init=init
     )
     (file,) = [f for f in expected_files(spec, init) if f.lead_hours == 7]
-    placed = PROVIDER.match_file(spec, file, entries, data_url="d", index_url="i", checksum=init)
-    assert {r.variable for r in placed.refs} == {"pressure_reduced_to_mean_sea_level", "wind_u_10m"}
+    locator = ChunkLocator(spec)
+    table = build_table(PROVIDER, locator, file)
+    placed = place_entries(
+        PROVIDER, table, file, entries, data=data, data_url="d", index_url="i", checksum=init
+    )
+    assert {r.variable for r in placed.refs(locator)} == {
+        "pressure_reduced_to_mean_sea_level",
+        "wind_u_10m",
+    }
     (refused,) = placed.refused
     assert "i line 3" in refused
     assert "VGRD:10 m above ground" in refused

@@ -1,0 +1,79 @@
+"""Coordinates and bookkeeping: the append coordinate holds each partition's time, ``valid_time
+= init_time + lead_time``, progress flags agree with refs (no flag without its refs, no ref
+without its flag), and the append dimension ends at the newest ingested value."""
+
+from __future__ import annotations
+
+import numpy as np
+import zarr
+
+from vidx_pipeline.checks.base import (
+    CheckInputs,
+    CheckKind,
+    CheckOutcome,
+    bullet_list,
+    partition_label,
+)
+from vidx_pipeline.progress import PROGRESS_ARRAY
+from vidx_pipeline.template import VALID_TIME_ARRAY, epoch_seconds
+from vidx_pipeline.validation import slot_states
+
+
+def _array(group: zarr.Group, name: str) -> zarr.Array:
+    array = group[name]
+    assert isinstance(array, zarr.Array)
+    return array
+
+
+def coordinates(inputs: CheckInputs) -> CheckOutcome:
+    spec = inputs.repository.spec
+    group = zarr.open_group(inputs.repository.readonly_session().store, mode="r")
+    append = spec.append_dimension
+    times = _array(group, append.name)
+    length = int(times.shape[0])
+    problems: list[str] = []
+    checked = 0
+    for when in inputs.partition_times:
+        position = append.index_of(when)
+        label = partition_label(when)
+        if position >= length:
+            continue  # not ingested yet: nothing to contradict
+        checked += 1
+        stored = int(np.asarray(times[position]))
+        if stored != epoch_seconds(when):
+            problems.append(f"{label}: {append.name}[{position}] holds {stored} s, not this time")
+        if spec.lead_times is not None:
+            valid = np.asarray(_array(group, VALID_TIME_ARRAY)[position])
+            wanted = epoch_seconds(when) + np.array(spec.lead_hours, "int64") * 3600
+            if wrong := np.flatnonzero(valid != wanted).tolist():
+                leads = [spec.lead_hours[i] for i in wrong[:10]]
+                problems.append(f"{label}: valid_time != init_time + lead_time at leads {leads}")
+        for state in slot_states(inputs.repository, when)[1]:
+            if state.flagged and not state.has_ref:
+                problems.append(f"{label}: {state.label} flagged ingested, no ref")
+            elif state.has_ref and not state.flagged:
+                problems.append(f"{label}: {state.label} has a ref, its file is not flagged")
+    if length:
+        last = np.asarray(_array(group, PROGRESS_ARRAY)[length - 1])
+        if not last.any():
+            problems.append(
+                f"{append.name} ends at {partition_label(append.value_at(length - 1))}, "
+                "where no file is ingested"
+            )
+    return CheckOutcome(
+        passed=not problems,
+        severity="error",
+        summary=f"{len(problems)} problems in {checked} ingested partitions "
+        f"({append.name} length {length})",
+        details=bullet_list(problems) if problems else "Coordinates and flags agree.",
+        numbers={"problems": len(problems), "partitions_checked": checked, "length": length},
+    )
+
+
+COORDINATES = CheckKind(
+    "coordinates",
+    "The append coordinate holds each partition's time, valid_time = init_time + lead_time, "
+    "progress flags agree with refs, and the append dimension ends at the newest ingested "
+    "value.",
+    coordinates,
+)

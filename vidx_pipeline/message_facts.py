@@ -1,0 +1,57 @@
+"""What one GRIB2 message says about itself, read from its own bytes (not from any index):
+parameter, level, times, ensemble member and grid. Decode health compares these with what the
+chunk the message is referenced from claims.
+
+Sections 0-3 come from :mod:`vidx_pipeline.grib_header`, the product definition (section 4)
+from ``gribberish.parse_grib_message_metadata``: a second, independent reader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import gribberish
+
+from vidx_pipeline.grib_header import GribHeader, GribHeaderError, parse_grib_header
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    header: GribHeader  # sections 0-3: centre, reference time, grid
+    parameter: str  # abbreviation, e.g. "TMP"
+    parameter_name: str
+    level_type: str  # e.g. "isobaric surface"
+    level_value: float | None  # in the level type's GRIB unit (Pa for isobaric surfaces)
+    reference_time: dt.datetime
+    forecast_time: dt.datetime  # valid time, or the start of a statistical window
+    forecast_end: dt.datetime | None  # end of a statistical window
+    statistical_process: str | None
+    perturbation_number: int | None
+
+
+class MessageFactsError(ValueError):
+    """The bytes do not hold a GRIB2 message either reader understands."""
+
+
+def read_message_facts(message: bytes, *, source: str) -> MessageFacts:
+    try:
+        header = parse_grib_header(message, source=source)
+    except GribHeaderError as error:
+        raise MessageFactsError(str(error)) from None
+    try:
+        meta = gribberish.parse_grib_message_metadata(message, 0)
+    except Exception as error:  # gribberish raises bare exceptions from Rust
+        raise MessageFactsError(f"{source}: product definition unreadable: {error}") from None
+    return MessageFacts(
+        header=header,
+        parameter=meta.var_abbrev,
+        parameter_name=meta.var_name,
+        level_type=meta.level_type,
+        level_value=meta.level_value,
+        reference_time=meta.reference_date,
+        forecast_time=meta.forecast_date,
+        forecast_end=meta.forecast_date_end,
+        statistical_process=meta.statistical_process,
+        perturbation_number=meta.perturbation_number,
+    )
