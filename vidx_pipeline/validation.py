@@ -101,7 +101,7 @@ def partial_commit_problems(
     problems = []
     for state in slot_states(repository, partition_time)[1]:
         if state.flagged and not state.has_ref:
-            problems.append(f"{state.label}: flagged, no ref")
-        if state.has_ref and not state.flagged:
-            problems.append(f"{state.label}: ref, not flagged")
+            problems.append(f"{state.label} flagged ingested, no ref")
+        elif state.has_ref and not state.flagged:
+            problems.append(f"{state.label} has a ref, its file is not flagged")
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.orchestration.resources import ENV_DEFAULTS
 from vidx_pipeline.providers.noaa import wgrib2_fields
+from vidx_pipeline.repository import RepositorySettings
 from vidx_pipeline.spec import (
     DatasetSpec,
     LeadTimeSchedule,
@@ -75,6 +77,19 @@ def write_archive(s3: LocalS3, spec: DatasetSpec, inits: Sequence[dt.datetime]) 
         fields=spec_fields(spec),
     )
     write_gfs_archive(s3.store(GFS_BUCKET), config)
+
+
+def new_repository_settings(
+    kind: str, tmp_path: Path, s3: LocalS3, bucket: str
+) -> RepositorySettings:
+    """Where a repository that does not exist yet will live: in ``bucket`` on the loopback S3
+    API (a prefix per test), or under ``tmp_path``."""
+    if kind == "s3":
+        s3.create_bucket(bucket)
+        return RepositorySettings(
+            kind="s3", bucket=bucket, prefix=f"run-{tmp_path.name}", endpoint=s3.endpoint
+        )
+    return RepositorySettings(local_root=str(tmp_path / "repositories"))
 
 
 @pytest.fixture(scope="session")

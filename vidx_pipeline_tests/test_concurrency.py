@@ -13,7 +13,7 @@ from vidx_pipeline.ingest import ingest_partition
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.validation import check_partition_complete, partial_commit_problems
-from vidx_pipeline_tests.conftest import small_gfs_spec, write_archive
+from vidx_pipeline_tests.conftest import new_repository_settings, small_gfs_spec, write_archive
 from vidx_pipeline_tests.refs_snapshot import contents_differences, repository_contents
 from vidx_pipeline_tests.workers import WriterJob, run_concurrently
 
@@ -49,12 +49,7 @@ def sequential(
 
 
 def _settings(kind: str, tmp_path: Path, s3: LocalS3) -> RepositorySettings:
-    if kind == "s3":
-        s3.create_bucket(BUCKET)
-        return RepositorySettings(
-            kind="s3", bucket=BUCKET, prefix=f"run-{tmp_path.name}", endpoint=s3.endpoint
-        )
-    return RepositorySettings(local_root=str(tmp_path / "concurrent"))
+    return new_repository_settings(kind, tmp_path, s3, BUCKET)
 
 
 @pytest.mark.slow

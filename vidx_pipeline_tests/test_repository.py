@@ -24,7 +24,7 @@ from vidx_pipeline.repository import (
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.template import write_template
 from vidx_pipeline.validation import check_partition_complete, partial_commit_problems
-from vidx_pipeline_tests.conftest import small_gfs_spec, write_archive
+from vidx_pipeline_tests.conftest import new_repository_settings, small_gfs_spec, write_archive
 from vidx_pipeline_tests.workers import WriterJob, run_concurrently
 
 SPEC = small_gfs_spec(lead_hours=(0, 1))
@@ -42,13 +42,7 @@ def published(local_s3: LocalS3) -> list[dt.datetime]:
 
 
 def _settings(kind: str, tmp_path: Path, s3: LocalS3) -> RepositorySettings:
-    """Where a repository that does not exist yet will live."""
-    if kind == "s3":
-        s3.create_bucket(BUCKET)
-        return RepositorySettings(
-            kind="s3", bucket=BUCKET, prefix=f"run-{tmp_path.name}", endpoint=s3.endpoint
-        )
-    return RepositorySettings(local_root=str(tmp_path / "repositories"))
+    return new_repository_settings(kind, tmp_path, s3, BUCKET)
 
 
 def _assert_partitions_whole(repo: DatasetRepository, partitions: list[dt.datetime]) -> None:

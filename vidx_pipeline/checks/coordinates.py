@@ -16,7 +16,7 @@ from vidx_pipeline.checks.base import (
 )
 from vidx_pipeline.progress import PROGRESS_ARRAY
 from vidx_pipeline.template import VALID_TIME_ARRAY, epoch_seconds
-from vidx_pipeline.validation import slot_states
+from vidx_pipeline.validation import partial_commit_problems
 
 
 def _array(group: zarr.Group, name: str) -> zarr.Array:
@@ -48,11 +48,7 @@ def coordinates(inputs: CheckInputs) -> CheckOutcome:
             if wrong := np.flatnonzero(valid != wanted).tolist():
                 leads = [spec.lead_hours[i] for i in wrong[:10]]
                 problems.append(f"{label}: valid_time != init_time + lead_time at leads {leads}")
-        for state in slot_states(inputs.repository, when)[1]:
-            if state.flagged and not state.has_ref:
-                problems.append(f"{label}: {state.label} flagged ingested, no ref")
-            elif state.has_ref and not state.flagged:
-                problems.append(f"{label}: {state.label} has a ref, its file is not flagged")
+        problems += [f"{label}: {p}" for p in partial_commit_problems(inputs.repository, when)]
     if length:
         last = np.asarray(_array(group, PROGRESS_ARRAY)[length - 1])
         if not last.any():

@@ -52,7 +52,8 @@ def _sample(states: list[SlotState], extra: int, seed: int) -> list[SlotState]:
     for state in present:
         by_variable.setdefault(state.slot[0], []).append(state)
     chosen = [rng.choice(group) for group in by_variable.values()]
-    rest = [s for s in present if s not in set(chosen)]
+    taken = {state.slot for state in chosen}
+    rest = [s for s in present if s.slot not in taken]
     return chosen + rng.sample(rest, min(extra, len(rest)))
 
 
