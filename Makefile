@@ -34,6 +34,7 @@ pytest: env
 
 bench: env
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest_gefs.py
 	$(BIN)/python bench/latency.py
 
 dev: env

@@ -33,7 +33,13 @@ TEMPLATE_INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 
 PUBLICATION_ENV_VAR = "VIDX_BENCH_PUBLICATION"
 """The latency benchmark's publication schedule (JSON), read by :mod:`bench.location`."""
-ENCODER_SOURCES = ("inventory.py", "grib_encode.py", "gfs_archive.py", "publisher.py")
+ENCODER_SOURCES = (
+    "inventory.py",
+    "grib_encode.py",
+    "archive_files.py",
+    "gfs_archive.py",
+    "publisher.py",
+)
 """The modules of :mod:`vidx_offline` the encoded bytes depend on (the cache key)."""
 _SECTION0 = 16
 _PDT_STATISTICAL = 8

@@ -3,12 +3,15 @@
 1. start a real S3 API on loopback and write a GFS archive into ``noaa-gfs-bdp-pds`` in NCEP's
    layout (ecCodes-encoded GRIB2 at full 0.25° resolution, wgrib2 ``.idx`` inventories whose
    lines are the real ones for those fields);
-2. materialize two init-time partitions through the Dagster CLI, then one again (idempotent:
+2. materialize its init-time partition through the Dagster CLI, then again (idempotent:
    no new commit);
 3. open the repository with plain icechunk + xarray, as a reader would, and print what it holds;
 4. check a sample of chunks decoded through Icechunk against ecCodes' decode of the same GRIB
    messages, located independently from the archive writer's own record of what it wrote;
-5. write a PNG map of one field.
+5. write a PNG map of one field;
+6. the same for NOAA GEFS (``noaa-gefs-pds``, 0.5°, both file kinds of two members at two
+   leads): materialize the partition, print the cube, and check every variable of one member
+   and lead against ecCodes.
 
 Exits non-zero if any step or check fails.
 """
@@ -30,9 +33,10 @@ import numpy as np
 import obstore
 import xarray as xr
 
+from vidx_offline.gefs_archive import GefsArchiveConfig, write_gefs_archive
 from vidx_offline.gfs_archive import GfsArchiveConfig, MessageInfo, write_gfs_archive
 from vidx_offline.reference_decode import eccodes_decode
-from vidx_offline.s3_server import running_s3_server
+from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.orchestration.resources import ENV_DEFAULTS
@@ -45,6 +49,9 @@ INIT_TIMES = (dt.datetime(2025, 8, 1, 0, tzinfo=dt.UTC),)
 # field NCEP writes (~743 messages a file) takes a minute or two to encode.
 LEAD_HOURS = (0, 7)
 SAMPLE_LEAD = 7
+GEFS_MEMBERS = (0, 1)
+GEFS_LEAD_HOURS = (0, 3)
+GEFS_SAMPLE = (1, 3)  # (member, lead) whose every variable is checked against ecCodes
 
 
 def _say(message: str) -> None:
@@ -120,16 +127,11 @@ def main() -> int:
             _materialize(partition, env, spec)
 
         # ---- read it back as a user would: plain icechunk + xarray -------------------------
-        storage = icechunk.local_filesystem_storage(str(repo_root / spec.dataset_id))
-        credentials = icechunk.containers_credentials(
-            {spec.source.store.url_prefix: icechunk.s3_anonymous_credentials()}
-        )
-        repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=credentials)
+        repo, ds = _open_dataset(spec, repo_root)
         session = repo.readonly_session(branch="main")
-        ds = xr.open_zarr(session.store, consolidated=False)
         ds = ds.sel(init_time=[t.replace(tzinfo=None) for t in INIT_TIMES])
         _say(f"dims: {dict(ds.sizes)} (init_time selected; the axis runs from the archive start)")
-        _say(f"variables ({len(ds.data_vars)}): {', '.join(sorted(ds.data_vars))}")
+        _say(f"variables ({len(ds.data_vars)}): {', '.join(sorted(map(str, ds.data_vars)))}")
         print(ds[["temperature_2m", "temperature_isobaric", "wind_u_potential_vorticity"]])
         snapshots = list(repo.ancestry(branch="main"))
         for snapshot in snapshots:
@@ -221,7 +223,7 @@ def main() -> int:
             .isel(lead_time=LEAD_HOURS[-1])
         )
         figure, axes = plt.subplots(figsize=(10, 5))
-        field.plot(ax=axes, cmap="RdYlBu_r")
+        field.plot.pcolormesh(ax=axes, cmap="RdYlBu_r")
         axes.set_title(
             f"GFS 2 m temperature, init {INIT_TIMES[-1]:%Y-%m-%d %Hz} + {LEAD_HOURS[-1]} h "
             "(offline archive)"
@@ -230,17 +232,97 @@ def main() -> int:
         figure.savefig(png, dpi=80, bbox_inches="tight")
         _say(f"wrote {png}")
 
+        gefs_refs = _demo_gefs(s3, env, failures)
+
     summary = {
         "ok": not failures,
         "failures": failures,
         "partitions": len(INIT_TIMES),
         "refs": sum(refs.values()),
+        "gefs_refs": gefs_refs,
         "bytes_on_disk": on_disk,
         "bytes_referenced": referenced_bytes,
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(summary))
     return 0 if not failures else 1
+
+
+def _open_dataset(spec: DatasetSpec, repo_root: Path) -> tuple[icechunk.Repository, xr.Dataset]:
+    """The repository and its dataset, opened with plain icechunk + xarray as a reader would."""
+    storage = icechunk.local_filesystem_storage(str(repo_root / spec.dataset_id))
+    credentials = icechunk.containers_credentials(
+        {spec.source.store.url_prefix: icechunk.s3_anonymous_credentials()}
+    )
+    repo = icechunk.Repository.open(storage, authorize_virtual_chunk_access=credentials)
+    session = repo.readonly_session(branch="main")
+    return repo, xr.open_zarr(session.store, consolidated=False)
+
+
+def _demo_gefs(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
+    """Step 6: a GEFS partition (two members, two leads, both file kinds) through the same CLI;
+    returns its number of refs."""
+    spec = get_dataset("noaa-gefs-forecast-35-day")
+    bucket = spec.source.store.bucket
+    s3.create_bucket(bucket, public_read=True)
+    init = INIT_TIMES[0]
+    config = GefsArchiveConfig(
+        init_times=(init,),
+        lead_hours=GEFS_LEAD_HOURS,
+        members=GEFS_MEMBERS,
+        grid=spec.grid.shape,
+    )
+    t0 = time.perf_counter()
+    producer = s3.store(bucket)
+    written = write_gefs_archive(producer, config)
+    _say(
+        f"GEFS: wrote {len(written)} GRIB2 files ({sum(len(f.messages) for f in written)} "
+        f"messages) + .idx to s3://{bucket} in {time.perf_counter() - t0:.1f}s"
+    )
+    _materialize(init.strftime(PARTITION_FORMAT), env, spec)
+    _, ds = _open_dataset(spec, Path(env["VIDX_REPO_ROOT"]))
+    ds = ds.sel(init_time=[init.replace(tzinfo=None)])
+    _say(f"GEFS dims: {dict(ds.sizes)}; {len(ds.data_vars)} variables")
+    print(ds[["temperature_2m", "temperature_isobaric", "maximum_temperature_2m"]])
+    # Every variable of one member and lead, each level read from the file kind the writer put
+    # it in, against ecCodes' decode of the bytes the writer recorded.
+    member, lead = GEFS_SAMPLE
+    step = ds.sel(
+        init_time=init.replace(tzinfo=None),
+        lead_time=np.timedelta64(lead, "h"),
+        ensemble_member=member,
+    )
+    checked = 0
+    for file in (f for f in written if (f.member, f.lead_hours) == GEFS_SAMPLE):
+        for info in file.messages:
+            text = f"{info.line.element}:{info.line.level}:{info.line.window}"
+            variable, labels = _gefs_chunk(spec, file.kind, lead, text)
+            field = step[variable].sel(labels) if labels else step[variable]
+            message = bytes(
+                obstore.get_range(producer, file.data_key, start=info.offset, length=info.length)
+            )
+            expected = eccodes_decode(message)
+            if not np.allclose(field.values, expected, rtol=1e-6, atol=0, equal_nan=True):
+                failures.append(f"GEFS {variable} {labels} member {member} f{lead:03d} differs")
+            checked += 1
+    _say(
+        f"GEFS: decoded {checked} chunks (member {member}, f{lead:03d}, both file kinds) through "
+        f"Icechunk: equal to ecCodes: {not failures}"
+    )
+    return int(sum(len(f.messages) for f in written))
+
+
+def _gefs_chunk(
+    spec: DatasetSpec, kind: str, lead: int, text: str
+) -> tuple[str, dict[str, float | str]]:
+    """The variable and level labels the spec gives the message ``text`` of a ``kind`` file."""
+    for variable in spec.variables_in(kind):
+        window = wgrib2_window_text(variable.window, lead)
+        for level_text, value in level_texts(spec, variable, lead, kind):
+            if f"{wgrib2_match(variable).element}:{level_text}:{window}" == text:
+                level = {variable.level_dimension: value} if variable.level_dimension else {}
+                return variable.name, level  # type: ignore[return-value]
+    raise SystemExit(f"GEFS message {text} of {kind} f{lead:03d} has no variable in the spec")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """``make dev``: Dagster's webserver and daemon on this code location, offline, sensor on.
 
-Starts a loopback S3 API with the GFS bucket, then ``dagster dev -w workspace.yaml`` pointed at
-it (instance in ``.local/dagster-dev``, publication sensors on), then publishes the current GFS
-cycle's first leads there over time, at full resolution. Watch the sensor start an operational
-run and the run commit file by file at http://127.0.0.1:3000; the repository is in
+Starts a loopback S3 API with the GFS and GEFS buckets, then ``dagster dev -w workspace.yaml``
+pointed at it (instance in ``.local/dagster-dev``, publication sensors on), then publishes there
+over time, at full resolution, the current GFS cycle's first leads and the current GEFS cycle's
+first leads of two members (both file kinds). Watch the sensors start operational runs and the
+runs commit file by file at http://127.0.0.1:3000; the repositories are in
 ``.local/dagster-dev/icechunk``. Ctrl-C stops everything (the server and every run it started).
 """
 
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vidx_offline.gefs_archive import GefsArchiveConfig, render_gefs_file
 from vidx_offline.gfs_archive import GfsArchiveConfig
 from vidx_offline.processes import kill_process_group, reset_signal_handlers
 from vidx_offline.publisher import CyclePublisher, render_cycle
@@ -39,6 +41,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=13, help="leads of the cycle to publish")
+    parser.add_argument("--gefs-leads", type=int, default=3, help="GEFS leads to publish")
     parser.add_argument("--file-interval", type=float, default=5.0, help="seconds between files")
     args = parser.parse_args()
 
@@ -49,13 +52,29 @@ def main() -> int:
     config = GfsArchiveConfig(
         init_times=(cycle,), lead_hours=leads, grid=spec.grid.shape, fields=fields
     )
-    print(f"encoding {len(leads)} files of cycle {cycle:%Y-%m-%d %Hz}...", flush=True)
+    print(f"encoding {len(leads)} GFS files of cycle {cycle:%Y-%m-%d %Hz}...", flush=True)
     files = render_cycle(config, cycle, leads)
+    gefs = get_dataset("noaa-gefs-forecast-35-day")
+    gefs_cycle = gefs.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
+    gefs_config = GefsArchiveConfig(
+        init_times=(gefs_cycle,),
+        lead_hours=gefs.lead_hours[: args.gefs_leads],
+        members=(0, 1),
+        grid=gefs.grid.shape,
+    )
+    gefs_files = [
+        render_gefs_file(gefs_config, kind, gefs_cycle, lead, member)
+        for lead in gefs_config.lead_hours
+        for member in gefs_config.members
+        for kind in gefs_config.kinds
+    ]
+    print(f"encoded {len(gefs_files)} GEFS files of cycle {gefs_cycle:%Y-%m-%d %Hz}", flush=True)
 
     HOME.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
     with running_s3_server(HOME / "s3-server.log") as s3:
         s3.create_bucket(spec.source.store.bucket, public_read=True)
+        s3.create_bucket(gefs.source.store.bucket, public_read=True)
         env = {
             **os.environ,
             **s3.env(),
@@ -78,7 +97,14 @@ def main() -> int:
                 file_interval_seconds=args.file_interval,
                 index_lag_seconds=1.0,
             )
+            gefs_publisher = CyclePublisher(
+                s3.store(gefs.source.store.bucket),
+                gefs_files,
+                file_interval_seconds=args.file_interval / 4,
+                index_lag_seconds=1.0,
+            ).start()
             publisher.run()
+            gefs_publisher.join()
             print("cycle published; Ctrl-C to stop", flush=True)
             server.wait()
         except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""Real GRIB2 messages for wgrib2 inventory lines, encoded with ecCodes as NCEP writes GFS.
+"""Real GRIB2 messages for wgrib2 inventory lines, encoded with ecCodes as NCEP writes GFS/GEFS.
 
 Contract:
 
@@ -11,6 +11,13 @@ Contract:
   product definition template 4.0 (``anl``, ``N hour fcst``) or 4.8 (``A-B hour STAT fcst``,
   ``0-N day STAT fcst``) and the requested packing (NCEP's complex packing with second-order
   spatial differencing, template 5.3, by default).
+- With ``member`` (GEFS), the message is an individual ensemble forecast as NCEP writes GEFS:
+  product definition template 4.1 (instant) or 4.11 (statistical, the ensemble 4.8),
+  ``typeOfEnsembleForecast`` 1 (low-resolution control) for member 0 and 3 (positively
+  perturbed) for members >= 1, ``perturbationNumber`` = member, ``numberOfForecastsInEnsemble``
+  :data:`~vidx_offline.gefs_inventory.GEFS_ENSEMBLE_SIZE`, generating process type 4 (ensemble
+  forecast) and NCEP model 107 (GEFS, ON388 table A), as NCEP's GEFS post-processor sets them.
+  Without ``member`` (the default) the encoding is the deterministic GFS one, unchanged.
 - Values are rounded to the element's decimal precision ``10**-D``
   (:attr:`ElementInfo.decimal_scale`) and packed NCEP-style with decimal scaling and binary
   scale factor 0, so every decoder returns ``round(value, D)`` (up to floating-point noise).
@@ -20,17 +27,18 @@ Contract:
   NCEP masks (SOILW, TSOIL, WEASD over land only; ICEC over sea only).
 - :func:`synthetic_field` gives deterministic, smooth, plausible values that depend on element,
   grid, init, lead, seed and, through keyword arguments, on the level and window text so that
-  different lines of one file hold different data. :func:`synthetic_message_values` is exactly
-  what a decoder returns for the archive's message of a line (rounded, NaN where missing).
+  different lines of one file hold different data, and on the ensemble member so that members
+  differ. :func:`synthetic_message_values` is exactly what a decoder returns for the archive's
+  message of a line (rounded, NaN where missing).
 - Documented fallbacks, so any line of an inventory can be written: an element missing from
   :data:`ELEMENTS` is encoded with the generic parameter :data:`FALLBACK_ELEMENT` (discipline
   0, category 191 "miscellaneous", number 255 "missing") and a level text not covered by
   :func:`level_surfaces` with fixed-surface type 255 ("missing"); the inventory keeps the exact
   text in both cases. A window text that is not one of the forms above raises.
-- Encoding reuses one prepared ecCodes handle per (grid, packing, template, bitmap, surface
-  types) and thread: cloning or creating a handle costs ~0.2 ms, far more than encoding a tiny
-  grid. Every key that varies between messages is set on every call; a handle whose encode
-  failed is dropped. :func:`clear_handle_cache` releases them.
+- Encoding reuses one prepared ecCodes handle per (grid, packing, product template, bitmap,
+  surface types) and thread: cloning or creating a handle costs ~0.2 ms, far more than
+  encoding a tiny grid. Every key that varies between messages is set on every call; a handle
+  whose encode failed is dropped. :func:`clear_handle_cache` releases them.
 """
 
 from __future__ import annotations
@@ -49,7 +57,8 @@ from typing import Any, Literal, get_args
 import eccodes
 import numpy as np
 
-from vidx_offline.inventory import InventoryLine
+from vidx_offline.gefs_inventory import GEFS_ENSEMBLE_SIZE, check_member
+from vidx_offline.inventory import InventoryError, InventoryLine
 
 PackingType = Literal["grid_complex_spatial_differencing", "grid_complex", "grid_simple"]
 PACKING_TYPES: tuple[str, ...] = get_args(PackingType)
@@ -63,6 +72,11 @@ MAX_PACKED_BITS = 23
 
 NCEP_CENTRE = 7  # kwbc
 GFS_GENERATING_PROCESS = 96
+GEFS_GENERATING_PROCESS = 107  # NCEP ON388 table A: Global Ensemble Forecast System
+DETERMINISTIC_FORECAST = 2  # code table 4.3
+ENSEMBLE_FORECAST = 4  # code table 4.3
+LOW_RES_CONTROL = 1  # code table 4.6: wgrib2 writes "ENS=low-res ctl"
+POSITIVELY_PERTURBED = 3  # code table 4.6: wgrib2 writes "ENS=+k"
 
 FieldKind = Literal[
     "smooth", "nonnegative", "nonpositive", "percent", "categorical", "land", "integer"
@@ -115,6 +129,7 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "DPT": _e((0, 0, 6), 2, 200.0, 300.0),
     "LHTFL": _e((0, 0, 10), 1, -100.0, 600.0),
     "SHTFL": _e((0, 0, 11), 1, -100.0, 400.0),
+    "SNOHF": _e((0, 0, 16), 1, -50.0, 0.0, "nonpositive"),
     "APTMP": _e((0, 0, 21), 2, 200.0, 330.0),
     # category 1: moisture
     "SPFH": _e((0, 1, 0), 7, 0.0, 0.025),
@@ -122,15 +137,18 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "PWAT": _e((0, 1, 3), 1, 0.0, 70.0),
     "PRATE": _e((0, 1, 7), 6, 0.0, 0.005, "nonnegative"),
     "APCP": _e((0, 1, 8), 2, 0.0, 3.0, "nonnegative"),
+    "NCPCP": _e((0, 1, 9), 2, 0.0, 2.0, "nonnegative"),
     "ACPCP": _e((0, 1, 10), 2, 0.0, 2.0, "nonnegative"),
     "SNOD": _e((0, 1, 11), 3, 0.0, 2.0, "nonnegative"),
     "WEASD": _e((0, 1, 13), 2, 0.0, 300.0, "nonnegative", "land"),
     "CLMR": _e((0, 1, 22), 7, 0.0, 0.001, "nonnegative"),
+    "CLWMR": _e((0, 1, 22), 7, 0.0, 0.001, "nonnegative"),  # older wgrib2's name (GEFS)
     "ICMR": _e((0, 1, 23), 7, 0.0, 0.001, "nonnegative"),
     "RWMR": _e((0, 1, 24), 7, 0.0, 0.001, "nonnegative"),
     "SNMR": _e((0, 1, 25), 7, 0.0, 0.001, "nonnegative"),
     "GRLE": _e((0, 1, 32), 7, 0.0, 0.001, "nonnegative"),
     "CPOFP": _e((0, 1, 39), 1, 0.0, 100.0, "percent"),
+    "SNOWC": _e((0, 1, 42), 1, 0.0, 100.0, "percent"),
     "CRAIN": _e((0, 1, 192), 0, 0.0, 1.0, "categorical"),
     "CFRZR": _e((0, 1, 193), 0, 0.0, 1.0, "categorical"),
     "CICEP": _e((0, 1, 194), 0, 0.0, 1.0, "categorical"),
@@ -140,9 +158,11 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     # category 2: momentum
     "UGRD": _e((0, 2, 2), 2, -30.0, 30.0),
     "VGRD": _e((0, 2, 3), 2, -30.0, 30.0),
+    "MNTSF": _e((0, 2, 6), 0, 290000.0, 360000.0),
     "VVEL": _e((0, 2, 8), 3, -2.0, 2.0),
     "DZDT": _e((0, 2, 9), 3, -0.5, 0.5),
     "ABSV": _e((0, 2, 10), 7, -5e-4, 5e-4),
+    "PVORT": _e((0, 2, 14), 9, -1e-5, 1e-4),
     "UFLX": _e((0, 2, 17), 3, -1.0, 1.0),
     "VFLX": _e((0, 2, 18), 3, -1.0, 1.0),
     "GUST": _e((0, 2, 22), 2, 0.0, 40.0),
@@ -157,6 +177,7 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "ICAHT": _e((0, 3, 3), 0, 0.0, 20000.0),
     "HGT": _e((0, 3, 5), 1, -100.0, 5000.0),
     "MSLET": _e((0, 3, 192), -1, 95000.0, 105000.0),
+    "5WAVH": _e((0, 3, 193), 1, 5000.0, 6000.0),
     "U-GWD": _e((0, 3, 194), 3, -1.0, 1.0),
     "V-GWD": _e((0, 3, 195), 3, -1.0, 1.0),
     "HPBL": _e((0, 3, 196), 1, 0.0, 3000.0),
@@ -164,6 +185,9 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     # categories 4-7: radiation, cloud, stability
     "DSWRF": _e((0, 4, 7), 1, 0.0, 1000.0, "nonnegative"),
     "USWRF": _e((0, 4, 8), 1, 0.0, 400.0, "nonnegative"),
+    "BRTMP": _e((0, 4, 4), 2, 180.0, 320.0),
+    "DUVB": _e((0, 4, 194), 2, 0.0, 30.0, "nonnegative"),
+    "CDUVB": _e((0, 4, 195), 2, 0.0, 50.0, "nonnegative"),
     "DLWRF": _e((0, 5, 3), 1, 150.0, 450.0),
     "ULWRF": _e((0, 5, 4), 1, 100.0, 500.0),
     "TCDC": _e((0, 6, 1), 1, 0.0, 100.0, "percent"),
@@ -178,6 +202,7 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "HLCY": _e((0, 7, 8), 1, -200.0, 400.0),
     "LFTX": _e((0, 7, 192), 1, -10.0, 20.0),
     "4LFTX": _e((0, 7, 193), 1, -10.0, 20.0),
+    "PLI": _e((0, 7, 0), 1, -10.0, 20.0),
     # categories 14-19: ozone, radar, physical properties
     "TOZNE": _e((0, 14, 0), 1, 200.0, 500.0),
     "O3MR": _e((0, 14, 192), 9, 0.0, 1.5e-5, "nonnegative"),
@@ -185,6 +210,8 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "REFC": _e((0, 16, 196), 1, -20.0, 70.0),
     "VIS": _e((0, 19, 0), 0, 0.0, 24100.0),
     "ALBDO": _e((0, 19, 1), 1, 0.0, 100.0, "percent"),
+    "ICIP": _e((0, 19, 20), 1, 0.0, 100.0, "percent"),
+    "ICSEV": _e((0, 19, 234), 0, 0.0, 4.0, "integer"),
     # discipline 2: land surface
     "LAND": _e((2, 0, 0), 0, 0.0, 1.0, "land"),
     "SFCR": _e((2, 0, 1), 4, 0.0, 3.0),
@@ -205,8 +232,8 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "ICEG": _e((10, 2, 6), 10, -1e-6, 1e-6),
     "ICETMP": _e((10, 2, 8), 2, 240.0, 273.0),
 }
-"""Every ELEMENT of the GFS 0.25° f000/f007 inventories (cross-checked against ecCodes' and
-gribberish's parameter tables)."""
+"""Every ELEMENT of the GFS 0.25° f000/f007 and GEFS 0.5° pgrb2a/pgrb2b inventories
+(cross-checked against ecCodes' and gribberish's parameter tables)."""
 
 FALLBACK_ELEMENT = ElementInfo(0, 191, 255, 2, 0.0, 100.0, "smooth")
 """Generic parameter for an ELEMENT not in :data:`ELEMENTS`: discipline 0, category 191
@@ -277,6 +304,7 @@ _LEVEL_PATTERNS: tuple[tuple[re.Pattern[str], int, int], ...] = (
     (re.compile(rf"(?P<a>{_NUMBER}) sigma level"), 104, 1),
     (re.compile(rf"(?P<a>{_NUMBER})-(?P<b>{_NUMBER}) sigma layer"), 104, 1),
     (re.compile(rf"PV=(?P<a>{_NUMBER}) \(Km\^2/kg/s\) surface"), 109, 1),
+    (re.compile(rf"(?P<a>{_NUMBER}) K isentropic level"), 107, 1),
 )
 
 FALLBACK_SURFACES = FixedSurfaces(255, None, None)
@@ -307,8 +335,8 @@ def level_surfaces(level: str) -> FixedSurfaces:
     ``surface`` 1, ``N m above ground`` 103, ``mean sea level`` 101, ``entire atmosphere`` 10,
     ``entire atmosphere (considered as a single layer)`` 200, low/middle/high cloud layer
     214/224/234, ``top of atmosphere`` 8, ``A-B m below ground`` 106/106 (metres), ``N mb`` 100
-    (N*100 Pa), plus every other level of the GFS inventories (102, 104, 105, 108, 109, 4, 6, 7,
-    204, 211-244, 215, 220).
+    (N*100 Pa), plus every other level of the GFS and GEFS inventories (102, 104, 105, 107, 108,
+    109, 4, 6, 7, 204, 211-244, 215, 220).
     """
     named = _NAMED_LEVELS.get(level)
     if named is not None:
@@ -469,12 +497,14 @@ def synthetic_field(
     *,
     level: str = "",
     window: str = "",
+    member: int | None = None,
 ) -> np.ndarray:
     """Deterministic, smooth, plausible values of ``element`` (float64, shape ``grid``).
 
-    The pattern is a few low-order harmonics whose phases depend on element, level, window and
-    seed, drifting with the valid time and the lead, so every (init, lead) chunk differs and so
-    do lines of one file that differ by level or window (identical lines get identical values).
+    The pattern is a few low-order harmonics whose phases depend on element, level, window,
+    seed and ensemble ``member`` (None for a deterministic model such as GFS), drifting with the
+    valid time and the lead, so every (init, lead, member) chunk differs and so do lines of one
+    file that differ by level or window (identical lines get identical values).
     Ranges follow :data:`ELEMENTS` (HGT on ``N mb`` levels is centred on the standard height of
     N mb). The pattern is stretched to span each range exactly on the grid: ``nonnegative``
     fields are exactly 0 where the pattern is in the lowest 45 % of its range, ``percent``
@@ -490,7 +520,9 @@ def synthetic_field(
     init_utc = init.replace(tzinfo=UTC) if init.tzinfo is None else init.astimezone(UTC)
     valid_hours = (init_utc - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(hours=1) + lead_hours
     drift = 2.0 * math.pi * valid_hours / 240.0 + 0.37 * lead_hours
-    p1, p2, p3, p4 = _phases(element, level, window, seed)
+    # A member is one more phase input; None keeps the deterministic (GFS) values unchanged.
+    member_input = () if member is None else (member,)
+    p1, p2, p3, p4 = _phases(element, level, window, seed, *member_input)
     lat, lon = _radians(nlat, nlon)
     pattern = (
         0.5
@@ -524,14 +556,28 @@ def synthetic_field(
 
 
 def synthetic_message_values(
-    line: InventoryLine, grid: tuple[int, int], init: datetime, lead_hours: int, seed: int
+    line: InventoryLine,
+    grid: tuple[int, int],
+    init: datetime,
+    lead_hours: int,
+    seed: int,
+    *,
+    member: int | None = None,
 ) -> np.ndarray:
-    """What a decoder returns for the archive's message of ``line``: :func:`synthetic_field`
-    rounded to the element's decimal precision, NaN where :func:`field_bitmap` is False."""
+    """What a decoder returns for the archive's message of ``line`` (of ensemble ``member``, or
+    None): :func:`synthetic_field` rounded to the element's decimal precision, NaN where
+    :func:`field_bitmap` is False."""
     info = element_info(line.element)
     values = np.round(
         synthetic_field(
-            line.element, grid, init, lead_hours, seed, level=line.level, window=line.window
+            line.element,
+            grid,
+            init,
+            lead_hours,
+            seed,
+            level=line.level,
+            window=line.window,
+            member=member,
         ),
         info.decimal_scale,
     )
@@ -545,11 +591,22 @@ def synthetic_message_values(
 # Encoding
 
 
-# nlat, nlon, packing, statistical, bitmap, first and second fixed-surface types. The surface
-# types are part of the key because setting typeOf{First,Second}FixedSurface on an existing
-# handle makes every later set on that handle slower (ecCodes 2.50: 1000 alternating sets take
-# 0.1 s, the next 1000 0.25 s, then 0.4 s, ...), so each handle sets them exactly once.
-_HandleKey = tuple[int, int, str, bool, bool, int, int]
+# nlat, nlon, packing, product definition template (0, 8, 1 or 11), bitmap, first and second
+# fixed-surface types. The surface types are part of the key because setting
+# typeOf{First,Second}FixedSurface on an existing handle makes every later set on that handle
+# slower (ecCodes 2.50: 1000 alternating sets take 0.1 s, the next 1000 0.25 s, then 0.4 s,
+# ...), so each handle sets them exactly once.
+_HandleKey = tuple[int, int, str, int, bool, int, int]
+
+# Product definition templates by (statistical, ensemble): 4.0, 4.8, 4.1, 4.11.
+_TEMPLATES: Mapping[tuple[bool, bool], int] = {
+    (False, False): 0,
+    (True, False): 8,
+    (False, True): 1,
+    (True, True): 11,
+}
+_STATISTICAL = {_TEMPLATES[True, False], _TEMPLATES[True, True]}
+_ENSEMBLE = {_TEMPLATES[False, True], _TEMPLATES[True, True]}
 
 
 class _Prepared:
@@ -600,7 +657,9 @@ def _set_longs(handle: Any, items: tuple[tuple[str, int], ...]) -> None:
 
 
 def _new_handle(key: _HandleKey) -> Any:
-    nlat, nlon, packing, statistical, with_bitmap, first_type, second_type = key
+    nlat, nlon, packing, template, with_bitmap, first_type, second_type = key
+    statistical = template in _STATISTICAL
+    ensemble = template in _ENSEMBLE
     handle = eccodes.codes_grib_new_from_samples("GRIB2")
     try:
         _set_longs(
@@ -630,14 +689,22 @@ def _new_handle(key: _HandleKey) -> Any:
         _set_longs(
             handle,
             (
-                ("productDefinitionTemplateNumber", 8 if statistical else 0),
-                ("typeOfGeneratingProcess", 2),
-                ("generatingProcessIdentifier", GFS_GENERATING_PROCESS),
+                ("productDefinitionTemplateNumber", template),
+                (
+                    "typeOfGeneratingProcess",
+                    ENSEMBLE_FORECAST if ensemble else DETERMINISTIC_FORECAST,
+                ),
+                (
+                    "generatingProcessIdentifier",
+                    GEFS_GENERATING_PROCESS if ensemble else GFS_GENERATING_PROCESS,
+                ),
                 ("indicatorOfUnitOfTimeRange", 1),
                 ("typeOfFirstFixedSurface", first_type),
                 ("typeOfSecondFixedSurface", second_type),
             ),
         )
+        if ensemble:
+            eccodes.codes_set_long(handle, "numberOfForecastsInEnsemble", GEFS_ENSEMBLE_SIZE)
         if statistical:
             _set_longs(
                 handle,
@@ -764,6 +831,7 @@ def encode_message(
     *,
     packing: str = DEFAULT_PACKING,
     bitmap: np.ndarray | None = None,
+    member: int | None = None,
 ) -> bytes:
     """One GRIB2 message for ``line`` at ``init`` + ``lead_hours`` (see the module contract).
 
@@ -772,6 +840,8 @@ def encode_message(
     bool array of shape ``grid`` with at least one True (True = present; values elsewhere are
     ignored). ``packing``: one of :data:`PACKING_TYPES`. ``init`` must be on a whole hour
     (naive = UTC). The window's end must equal ``lead_hours`` (``anl`` only at lead 0).
+    ``member``: None for the deterministic GFS encoding (templates 4.0/4.8), else the GEFS
+    ensemble member in ``0 .. GEFS_ENSEMBLE_SIZE - 1`` (templates 4.1/4.11, 0 = control).
     Raises :class:`GribEncodeError` naming the line on any inconsistency or ecCodes failure.
     """
     if packing not in PACKING_TYPES:
@@ -782,7 +852,13 @@ def encode_message(
     init_utc = init.replace(tzinfo=UTC) if init.tzinfo is None else init.astimezone(UTC)
     if (init_utc.minute, init_utc.second, init_utc.microsecond) != (0, 0, 0):
         raise GribEncodeError(f"init {init.isoformat()} is not on a whole hour")
-    where = f"{line.element}:{line.level}:{line.window} (lead {lead_hours} h)"
+    member_text = "" if member is None else f", member {member!r}"
+    where = f"{line.element}:{line.level}:{line.window} (lead {lead_hours} h{member_text})"
+    if member is not None:
+        try:
+            check_member(member)
+        except InventoryError as error:
+            raise GribEncodeError(f"{where}: {error}") from None
     try:
         timing = window_timing(line.window)
     except GribEncodeError as error:
@@ -796,12 +872,11 @@ def encode_message(
     except GribEncodeError as error:
         raise GribEncodeError(f"{where}: {error}") from None
 
-    statistical = timing.statistic is not None
     key: _HandleKey = (
         nlat,
         nlon,
         packing,
-        statistical,
+        _TEMPLATES[timing.statistic is not None, member is not None],
         bitmap is not None,
         surfaces.first_type,
         surfaces.second_type,
@@ -820,6 +895,16 @@ def encode_message(
                 *_surface_items(surfaces),
             )
         )
+        if member is not None:
+            prepared.set_header(
+                (
+                    (
+                        "typeOfEnsembleForecast",
+                        LOW_RES_CONTROL if member == 0 else POSITIVELY_PERTURBED,
+                    ),
+                    ("perturbationNumber", member),
+                )
+            )
         if timing.statistic is not None:
             end = init_utc + timedelta(hours=timing.end_hours)
             prepared.set_header(

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import obstore
 from obstore.store import ObjectStore
@@ -23,11 +24,26 @@ from obstore.store import ObjectStore
 from vidx_offline.gfs_archive import GfsArchiveConfig, GfsFile, render_gfs_file
 
 
+class RenderedFile(Protocol):
+    """A file encoded ahead of publication (:class:`GfsFile`, ``GefsFile``)."""
+
+    @property
+    def lead_hours(self) -> int: ...
+    @property
+    def data_key(self) -> str: ...
+    @property
+    def index_key(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def index_text(self) -> str: ...
+
+
 @dataclass
 class PublishedFile:
     """One file of the cycle and when its objects became visible (epoch seconds)."""
 
-    file: GfsFile
+    file: RenderedFile
     data_visible_at: float | None = None
     index_visible_at: float | None = None
 
@@ -45,7 +61,7 @@ class CyclePublisher:
     def __init__(
         self,
         store: ObjectStore,
-        files: Sequence[GfsFile],
+        files: Sequence[RenderedFile],
         *,
         file_interval_seconds: float,
         index_lag_seconds: float,

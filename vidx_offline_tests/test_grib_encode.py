@@ -270,6 +270,8 @@ def test_complex_and_bitmap_messages_of_the_file_equal_in_gribberish(small_file:
 
 # gribberish spells a few NCEP abbreviations differently from wgrib2's inventories.
 GRIBBERISH_ALIASES = {"CLMR": "CLWMR", "U-GWD": "UGWD", "V-GWD": "VGWD"}
+# Codes gribberish's tables lack (it reports "missing"); ecCodes names all four.
+GRIBBERISH_UNKNOWN = {"5WAVH", "ICIP", "ICSEV", "SNOHF"}
 ECCODES_UNKNOWN = {"HPBL", "ICEG", "PEVPR"}  # NCEP local codes without an ecCodes shortName
 
 
@@ -279,7 +281,10 @@ def test_parameter_table_agrees_with_gribberish_and_eccodes(element: str) -> Non
     values = synthetic_field(element, (3, 4), INIT, 0, 0)
     message = encode_message(line, INIT, 0, (3, 4), values, bitmap=field_bitmap(element, (3, 4)))
     metadata = gribberish.parse_grib_message_metadata(message, 0)
-    assert metadata.var_abbrev.upper() == GRIBBERISH_ALIASES.get(element, element)
+    if element in GRIBBERISH_UNKNOWN:
+        assert metadata.var_abbrev == "missing"
+    else:
+        assert metadata.var_abbrev.upper() == GRIBBERISH_ALIASES.get(element, element)
     keys, _, _ = _decode(message)
     assert (keys["shortName"] == "unknown") == (element in ECCODES_UNKNOWN)
 
@@ -551,3 +556,138 @@ def test_every_line_of_the_full_inventory_round_trips(lead: int) -> None:
         )
         from_gribberish = gribberish.parse_grib_array(message, 0).reshape(grid)
         np.testing.assert_allclose(from_gribberish, values, rtol=1e-12, atol=0, equal_nan=True)
+
+
+# --------------------------------------------------------------------------------------------
+# GEFS: individual ensemble members (templates 4.1 / 4.11)
+
+
+def _ensemble_keys(message: bytes) -> dict[str, Any]:
+    for handle in _handle(message):
+        keys: dict[str, Any] = {
+            name: eccodes.codes_get_long(handle, name)
+            for name in (
+                "productDefinitionTemplateNumber",
+                "typeOfGeneratingProcess",
+                "generatingProcessIdentifier",
+                "endStep",
+            )
+        }
+        keys["stepRange"] = eccodes.codes_get_string(handle, "stepRange")
+        if keys["productDefinitionTemplateNumber"] in (1, 11):
+            for name in (
+                "typeOfEnsembleForecast",
+                "perturbationNumber",
+                "numberOfForecastsInEnsemble",
+            ):
+                keys[name] = eccodes.codes_get_long(handle, name)
+        if keys["productDefinitionTemplateNumber"] in (8, 11):
+            for name in ("typeOfStatisticalProcessing", "lengthOfTimeRange", "forecastTime"):
+                keys[name] = eccodes.codes_get_long(handle, name)
+        return keys
+    raise AssertionError("unreachable")
+
+
+ENSEMBLE_CASES = [
+    # (line, lead, template, stepRange, statistical process or None)
+    (InventoryLine("TMP", "2 m above ground", "anl"), 0, 1, "0", None),
+    (InventoryLine("TMP", "2 m above ground", "9 hour fcst"), 9, 1, "9", None),
+    (InventoryLine("TMAX", "2 m above ground", "6-9 hour max fcst"), 9, 11, "6-9", 2),
+    (InventoryLine("APCP", "surface", "426-432 hour acc fcst"), 432, 11, "426-432", 1),
+    (InventoryLine("SOILW", "0-0.1 m below ground", "432 hour fcst"), 432, 1, "432", None),
+]
+
+
+@pytest.mark.parametrize("member", [0, 1, 5, 30])
+@pytest.mark.parametrize(("line", "lead", "template", "step_range", "statistic"), ENSEMBLE_CASES)
+def test_member_messages_carry_the_ensemble_as_ncep_writes_gefs(
+    member: int,
+    line: InventoryLine,
+    lead: int,
+    template: int,
+    step_range: str,
+    statistic: int | None,
+) -> None:
+    values = synthetic_field(
+        line.element, GRID, INIT, lead, 0, level=line.level, window=line.window, member=member
+    )
+    message = encode_message(
+        line, INIT, lead, GRID, values, bitmap=field_bitmap(line.element, GRID), member=member
+    )
+    keys = _ensemble_keys(message)
+    assert keys["productDefinitionTemplateNumber"] == template
+    assert keys["typeOfEnsembleForecast"] == (1 if member == 0 else 3)
+    assert keys["perturbationNumber"] == member
+    assert keys["numberOfForecastsInEnsemble"] == 31
+    assert (keys["typeOfGeneratingProcess"], keys["generatingProcessIdentifier"]) == (4, 107)
+    assert (keys["stepRange"], keys["endStep"]) == (step_range, lead)
+    if statistic is not None:
+        timing = window_timing(line.window)
+        assert keys["typeOfStatisticalProcessing"] == statistic
+        assert keys["forecastTime"] == timing.start_hours
+        assert keys["lengthOfTimeRange"] == timing.length_hours
+    _, decoded, _ = _decode(message)
+    expected = synthetic_message_values(line, GRID, INIT, lead, 0, member=member)
+    np.testing.assert_allclose(
+        decoded, expected, rtol=0, atol=_tolerance(line.element), equal_nan=True
+    )
+    metadata = gribberish.parse_grib_message_metadata(message, 0)
+    assert metadata.perturbation_number == member
+    assert metadata.var_abbrev == line.element
+    from_gribberish = gribberish.parse_grib_array(message, 0).reshape(GRID)
+    np.testing.assert_allclose(from_gribberish, decoded, rtol=1e-12, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize(("line", "lead", "template", "step_range", "statistic"), ENSEMBLE_CASES)
+def test_without_a_member_the_message_is_deterministic_gfs(
+    line: InventoryLine, lead: int, template: int, step_range: str, statistic: int | None
+) -> None:
+    values = synthetic_field(line.element, GRID, INIT, lead, 0, window=line.window)
+    message = encode_message(line, INIT, lead, GRID, values, member=None)
+    assert message == encode_message(line, INIT, lead, GRID, values)
+    keys = _ensemble_keys(message)
+    assert keys["productDefinitionTemplateNumber"] == {1: 0, 11: 8}[template]
+    assert (keys["typeOfGeneratingProcess"], keys["generatingProcessIdentifier"]) == (2, 96)
+    assert keys["stepRange"] == step_range
+    assert gribberish.parse_grib_message_metadata(message, 0).perturbation_number is None
+
+
+def test_members_have_different_values() -> None:
+    fields = [
+        synthetic_field("TMP", GRID, INIT, 9, 0, level="2 m above ground", member=member)
+        for member in (None, 0, 1, 2, 30)
+    ]
+    for index, first in enumerate(fields):
+        for second in fields[index + 1 :]:
+            assert np.abs(first - second).max() > 1.0
+    again = synthetic_field("TMP", GRID, INIT, 9, 0, level="2 m above ground", member=1)
+    np.testing.assert_array_equal(again, fields[2])
+
+
+@pytest.mark.parametrize("member", [-1, 31, True, 1.0, "1"])
+def test_bad_members_raise(member: object) -> None:
+    line = InventoryLine("TMP", "surface", "7 hour fcst")
+    with pytest.raises(GribEncodeError, match="member"):
+        encode_message(line, INIT, LEAD, GRID, np.full(GRID, 280.0), member=member)  # type: ignore[arg-type]
+
+
+def test_members_and_deterministic_messages_share_no_handle_state() -> None:
+    grid = (3, 4)
+    work = [
+        (line, lead, member)
+        for lead, member in [(9, 0), (9, None), (9, 7), (0, 30), (0, None), (432, 0)]
+        for line in gfs_inventory(lead, [("TMP", "2 m above ground"), ("APCP", "surface")])
+    ]
+
+    def encode(line: InventoryLine, lead: int, member: int | None) -> bytes:
+        values = synthetic_field(
+            line.element, grid, INIT, lead, 0, level=line.level, window=line.window, member=member
+        )
+        return encode_message(line, INIT, lead, grid, values, member=member)
+
+    reused = [encode(*item) for item in work]
+    fresh = []
+    for item in work:
+        clear_handle_cache()
+        fresh.append(encode(*item))
+    assert reused == fresh

@@ -1,23 +1,32 @@
-"""The real GFS inventories as templates: exact reproduction and window re-rendering rules."""
+"""The real GFS inventories as templates: exact reproduction and window re-rendering rules,
+and the product description the GEFS templates share."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
+import pydantic
 import pytest
 
+from vidx_offline import inventory
 from vidx_offline.inventory import (
     ANALYSIS_TEMPLATE,
     FORECAST_TEMPLATE,
+    GFS_PRODUCT,
     INVENTORY_DIR,
     InventoryError,
     InventoryLine,
+    InventoryProduct,
     InventoryTemplateError,
     gfs_inventory,
+    parse_inventory_entry,
     parse_inventory_line,
+    product_inventory,
     render_window,
+    statistical_window,
 )
 
 REAL_INIT = datetime(2025, 8, 1, 0, tzinfo=UTC)
@@ -175,3 +184,134 @@ def test_parse_inventory_line_is_strict() -> None:
             parse_inventory_line(text)
     with pytest.raises(InventoryError, match="expected message number 2"):
         parse_inventory_line("1:0:d=2025080100:VIS:surface:anl:", expected_number=2)
+
+
+def test_parse_inventory_entry_reads_the_seventh_field() -> None:
+    text = "65:11731320:d=2025080100:TMAX:2 m above ground:426-432 hour max fcst:ENS=low-res ctl"
+    assert parse_inventory_entry(text, expected_number=65) == (
+        InventoryLine("TMAX", "2 m above ground", "426-432 hour max fcst"),
+        "ENS=low-res ctl",
+    )
+    assert parse_inventory_entry("1:0:d=2025080100:VIS:surface:anl:") == (
+        InventoryLine("VIS", "surface", "anl"),
+        None,
+    )
+    for bad in (
+        "1:0:d=2025080100:VIS:surface:anl:ENS=+1:",
+        "1:0:d=2025080100:VIS:surface:anl",
+        "1:0:d=2025080100:VIS:surface:anl:ENS=+1:extra",
+    ):
+        with pytest.raises(InventoryError, match="fields"):
+            parse_inventory_entry(bad)
+    with pytest.raises(InventoryError, match="6-field"):
+        parse_inventory_line(text)
+
+
+def test_inventory_line_text_with_a_seventh_field() -> None:
+    line = InventoryLine("TMAX", "2 m above ground", "426-432 hour max fcst")
+    assert line.text(65, 11731320, REAL_INIT, "ENS=low-res ctl") == (
+        "65:11731320:d=2025080100:TMAX:2 m above ground:426-432 hour max fcst:ENS=low-res ctl"
+    )
+    assert line.text(1, 0, REAL_INIT, "ENS=+10").endswith(":426-432 hour max fcst:ENS=+10")
+    assert line.text(1, 0, REAL_INIT).endswith(":426-432 hour max fcst:")
+    for extra in ("", "ENS=+1:", "ENS=+1\n"):
+        with pytest.raises(InventoryError, match="extra"):
+            line.text(1, 0, REAL_INIT, extra)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "text"),
+    [
+        (0, 24, "0-1 day acc fcst"),
+        (0, 240, "0-10 day acc fcst"),
+        (24, 48, "1-2 day acc fcst"),
+        (18, 24, "18-24 hour acc fcst"),
+        (0, 6, "0-6 hour acc fcst"),
+        (426, 432, "426-432 hour acc fcst"),
+        (0, 36, "0-36 hour acc fcst"),
+    ],
+)
+def test_statistical_window_in_days_only_when_both_ends_are_whole_days(
+    start: int, end: int, text: str
+) -> None:
+    assert statistical_window(start, end, "acc") == text
+
+
+def test_gfs_product_describes_the_gfs_templates() -> None:
+    assert GFS_PRODUCT.forecast_template == FORECAST_TEMPLATE
+    assert GFS_PRODUCT.analysis_template == ANALYSIS_TEMPLATE
+    assert (GFS_PRODUCT.template_lead_hours, GFS_PRODUCT.bucket_hours) == (7, 6)
+    assert GFS_PRODUCT.running_statistics
+    assert product_inventory(GFS_PRODUCT, 7) == gfs_inventory(7)
+
+
+def test_running_statistics_need_a_bucket_that_does_not_start_at_zero() -> None:
+    with pytest.raises(pydantic.ValidationError, match="cannot be told from the bucket"):
+        InventoryProduct(
+            name="ambiguous",
+            forecast_template="x.idx",
+            template_lead_hours=3,
+            running_statistics=True,
+        )
+    for bad in ({"template_lead_hours": 0}, {"bucket_hours": 0}):
+        arguments = {"name": "bad", "forecast_template": "x.idx", "template_lead_hours": 3}
+        with pytest.raises(pydantic.ValidationError):
+            InventoryProduct(**(arguments | bad))
+
+
+def test_a_product_without_an_analysis_template_derives_lead_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inventory, "INVENTORY_DIR", tmp_path)
+    (tmp_path / "derive-lead0.idx").write_text(
+        "1:0:d=2025080100:TMP:2 m above ground:12 hour fcst:X=1\n"
+        "2:9:d=2025080100:APCP:surface:6-12 hour acc fcst:X=1\n"
+        "3:19:d=2025080100:PRMSL:mean sea level:12 hour fcst:X=1\n",
+        encoding="ascii",
+    )
+    product = InventoryProduct(
+        name="derived",
+        forecast_template="derive-lead0.idx",
+        template_lead_hours=12,
+        template_extra="X=1",
+    )
+    assert [(x.element, x.window) for x in product_inventory(product, 0)] == [
+        ("TMP", "anl"),
+        ("PRMSL", "anl"),
+    ]
+    assert [x.window for x in product_inventory(product, 30)] == [
+        "30 hour fcst",
+        "24-30 hour acc fcst",
+        "30 hour fcst",
+    ]
+
+
+def test_template_errors_name_the_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inventory, "INVENTORY_DIR", tmp_path)
+    (tmp_path / "bad-window.idx").write_text(
+        "1:0:d=2025080100:TMP:2 m above ground:12 hour fcst:\n"
+        "2:9:d=2025080100:APCP:surface:0-12 hour acc fcst:\n",
+        encoding="ascii",
+    )
+    product = InventoryProduct(
+        name="no running totals", forecast_template="bad-window.idx", template_lead_hours=12
+    )
+    for lead in (0, 18):
+        with pytest.raises(
+            InventoryTemplateError,
+            match=r"bad-window\.idx line 2 \(APCP:surface:0-12 hour acc fcst\)",
+        ):
+            product_inventory(product, lead)
+    (tmp_path / "bad-extra.idx").write_text(
+        "1:0:d=2025080100:TMP:2 m above ground:12 hour fcst:ENS=+1\n", encoding="ascii"
+    )
+    product = InventoryProduct(
+        name="wrong member",
+        forecast_template="bad-extra.idx",
+        template_lead_hours=12,
+        template_extra="ENS=low-res ctl",
+    )
+    with pytest.raises(InventoryTemplateError, match=r"bad-extra\.idx line 1 has 7th field"):
+        product_inventory(product, 12)

@@ -110,6 +110,7 @@ class GribHeader:
     subcentre: int
     reference_time: dt.datetime
     grid: GridHeader
+    length: int  # octets of sections 0 to 3: section 4 starts here
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,4 +379,5 @@ def parse_grib_header(data: bytes, *, source: str) -> GribHeader:
         subcentre=subcentre,
         reference_time=reference_time,
         grid=grid,
+        length=pos + length,
     )

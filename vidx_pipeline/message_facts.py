@@ -19,7 +19,8 @@ from vidx_pipeline.grib_header import GribHeader, GribHeaderError, parse_grib_he
 @dataclass(frozen=True)
 class MessageFacts:
     header: GribHeader  # sections 0-3: centre, reference time, grid
-    parameter: str  # abbreviation, e.g. "TMP"
+    parameter_triple: tuple[int, int, int]  # discipline, category, number (sections 0 and 4)
+    parameter: str  # the decoder's abbreviation, e.g. "TMP" ("missing" where it has none)
     parameter_name: str
     level_type: str  # e.g. "isobaric surface"
     level_value: float | None  # in the level type's GRIB unit (Pa for isobaric surfaces)
@@ -28,6 +29,10 @@ class MessageFacts:
     forecast_end: dt.datetime | None  # end of a statistical window
     statistical_process: str | None
     perturbation_number: int | None
+
+
+_PARAMETER_CATEGORY_OCTET = 10  # of section 4, in every product definition template
+_PARAMETER_NUMBER_OCTET = 11
 
 
 class MessageFactsError(ValueError):
@@ -39,12 +44,20 @@ def read_message_facts(message: bytes, *, source: str) -> MessageFacts:
         header = parse_grib_header(message, source=source)
     except GribHeaderError as error:
         raise MessageFactsError(str(error)) from None
+    section4 = header.length
+    if len(message) < section4 + _PARAMETER_NUMBER_OCTET or message[section4 + 4] != 4:
+        raise MessageFactsError(f"{source}: no product definition section after section 3")
     try:
         meta = gribberish.parse_grib_message_metadata(message, 0)
     except Exception as error:  # gribberish raises bare exceptions from Rust
         raise MessageFactsError(f"{source}: product definition unreadable: {error}") from None
     return MessageFacts(
         header=header,
+        parameter_triple=(
+            header.discipline,
+            message[section4 + _PARAMETER_CATEGORY_OCTET - 1],
+            message[section4 + _PARAMETER_NUMBER_OCTET - 1],
+        ),
         parameter=meta.var_abbrev,
         parameter_name=meta.var_name,
         level_type=meta.level_type,

@@ -6,8 +6,11 @@ and what key a parsed index entry has (:meth:`~vidx_pipeline.provider.Provider.m
 Everything else happens here, the same way for every provider:
 
 - :class:`PlacementTable` turns the provider's labels into chunk indices once per (file kind,
-  lead, member): the same for every partition. It is checked when built: every label names a
-  chunk, no chunk is filled twice, and every chunk the spec expects of the file has a place.
+  lead): the same for every partition. It is checked when built: every label names a chunk, no
+  chunk is filled twice, and every chunk the spec expects of the file has a place. A per-member
+  file's table is built for the first member and moved to the others (the provider's contract:
+  members' files differ only in their member label), so GEFS's 31 members cost one table, not
+  31.
 - :func:`place_entries` walks the entries once (a dict lookup each) into columnar
   :class:`FileRefs`; a key the table lacks, or one occurring more often than it has places, is
   new producer output (``unplaced``); expected chunks left empty are ``missing``.
@@ -15,6 +18,7 @@ Everything else happens here, the same way for every provider:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,12 +77,32 @@ def build_table(provider: Provider, locator: ChunkLocator, file: ExpectedFile) -
 
 
 def table_for(provider: Provider, locator: ChunkLocator, file: ExpectedFile) -> PlacementTable:
-    """:func:`build_table`, memoized in ``locator`` per (kind, lead, member)."""
-    key = file_key(file)
+    """:func:`build_table`, memoized in ``locator`` per (kind, lead); for a per-member file, the
+    first member's table moved to the file's member."""
+    first = locator.first_member
+    base = file if file.member in (None, first) else dataclasses.replace(file, member=first)
+    key = file_key(base)
     table = locator.tables.get(key)
     if table is None:
-        table = locator.tables[key] = build_table(provider, locator, file)
-    return table
+        table = locator.tables[key] = build_table(provider, locator, base)
+    if base is file or file.member is None:
+        return table
+    return _moved_to_member(table, file.member)
+
+
+def _moved_to_member(table: PlacementTable, member: int) -> PlacementTable:
+    """``table`` with every chunk's member index set to ``member``'s (not interned: used for
+    one file and dropped)."""
+    locator = table.locator
+    position = locator.member_position
+    index = locator.member_index(member)
+
+    def move(slot: Slot) -> Slot:
+        variable, at = slot
+        return (variable, (*at[:position], index, *at[position + 1 :]))
+
+    by_key = {key: tuple(map(move, slots)) for key, slots in table.by_key.items()}
+    return PlacementTable(locator, by_key, frozenset(map(move, table.optional)))
 
 
 @dataclass(frozen=True)

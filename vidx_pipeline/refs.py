@@ -85,6 +85,18 @@ class ChunkLocator:
         self._indices: dict[tuple[int, ...], tuple[int, ...]] = {}  # one object per index
         self.tables: dict[FileKey, PlacementTable] = {}
         """Placement tables per file key, memoized by :mod:`vidx_pipeline.placement`."""
+        non_grid = spec.non_grid_dims[1:]
+        self.member_position = (
+            non_grid.index(ENSEMBLE_MEMBER) if ENSEMBLE_MEMBER in non_grid else -1
+        )
+        """Where the member is in every chunk index (the non-grid dims come first in each)."""
+        self.first_member = spec.ensemble.members[0] if spec.ensemble is not None else None
+
+    def member_index(self, member: int) -> int:
+        try:
+            return self._axes[ENSEMBLE_MEMBER][member]
+        except KeyError:
+            raise LabelError(f"{self.spec.dataset_id} has no ensemble member {member}") from None
 
     def dims(self, variable: str) -> tuple[str, ...]:
         """The variable's dims between the append dimension and the grid."""
@@ -155,7 +167,7 @@ def expected_slots(
         members = spec.ensemble.members
     slots: list[Slot] = []
     for variable in spec.variables_in(file.kind.name):
-        for level in variable.expected_levels(file.lead_hours):
+        for level in spec.expected_levels_in(variable, file.kind.name, file.lead_hours):
             for member in members:
                 labels = chunk_labels(file.lead_hours, member, variable.level_dimension, level)
                 slots.append((variable.name, locator.index(variable.name, labels)))

@@ -22,7 +22,9 @@ How the coming datasets map onto these models:
 
 - **NOAA GEFS**: two file kinds per member and lead (``pgrb2a``, ``pgrb2b``), each keyed with
   ``{member}``; ``ensemble`` lists members 0..30 with labels ``c00``, ``p01``...; each variable
-  names the kind it is found in (``source_file``). Progress is per (lead, member, file kind).
+  names the kind it is found in (``source_file``), or, where NCEP splits one field's pressure
+  levels between the two kinds, which levels each kind holds (``level_source_files``). Progress
+  is per (lead, member, file kind).
 - **ECMWF IFS ENS**: one file kind without ``{member}``: every file fills all 51 members (the
   provider reads the member from each ``.index`` line); ``index_format="ecmwf_index"``.
 - **DWD ICON-EU**: ``index_format="none"`` (the whole object is the chunk) and
@@ -475,6 +477,12 @@ class VariableSpec(FrozenModel):
     source_file: str | None = Field(
         None, description="Name of the source file kind holding it (None: the first)."
     )
+    level_source_files: dict[str, tuple[float, ...] | tuple[str, ...]] | None = Field(
+        None,
+        description="Where the producer splits the variable's levels between file kinds: kind "
+        "-> the levels that kind holds (every level in exactly one kind). Excludes "
+        "source_file.",
+    )
     dtype: Literal["float32", "float64"] = "float32"
 
     @field_validator("match", mode="before")
@@ -495,7 +503,38 @@ class VariableSpec(FrozenModel):
     def _levels_with_dimension(self) -> VariableSpec:
         if (self.level_dimension is None) != (not self.levels):
             raise ValueError(f"{self.name}: levels go with a level_dimension, and only then")
+        if self.level_source_files is not None:
+            if self.source_file is not None or self.level_dimension is None:
+                raise ValueError(
+                    f"{self.name}: level_source_files splits the levels of a level dimension "
+                    "and replaces source_file"
+                )
+            placed = [level for levels in self.level_source_files.values() for level in levels]
+            every = {*self.levels, *(self.levels_at_lead_zero or ())}
+            if len(placed) != len(set(placed)) or set(placed) != every:
+                raise ValueError(
+                    f"{self.name}: level_source_files must hold each of its levels exactly once"
+                )
         return self
+
+    def source_files(self, default: str) -> tuple[str, ...]:
+        """Names of the file kinds holding the variable (``default``: the dataset's first)."""
+        if self.level_source_files is not None:
+            return tuple(self.level_source_files)
+        return (self.source_file or default,)
+
+    def expected_levels_in(
+        self, file_kind: str, default: str, lead_hours: int
+    ) -> tuple[Label | None, ...]:
+        """:meth:`expected_levels` found in files of kind ``file_kind`` (``default``: the
+        dataset's first kind, which holds variables that name none)."""
+        if file_kind not in self.source_files(default):
+            return ()
+        levels = self.expected_levels(lead_hours)
+        if self.level_source_files is None:
+            return levels
+        here = set(self.level_source_files[file_kind])
+        return tuple(level for level in levels if level in here)
 
     def expected_levels(self, lead_hours: int) -> tuple[Label | None, ...]:
         """Level values expected at ``lead_hours`` (``(None,)``: expected, no level dimension;
@@ -568,12 +607,18 @@ class DatasetSpec(FrozenModel):
                     f"{self.dataset_id}: file kind {kind.name!r} uses {{member}} but the "
                     "dataset has no ensemble"
                 )
-        kinds = {kind.name for kind in self.source.files}
+        kinds = {kind.name: kind for kind in self.source.files}
         for variable in self.variables:
-            if variable.source_file is not None and variable.source_file not in kinds:
+            named = variable.source_files(self.source.files[0].name)
+            if unknown_kinds := set(named) - set(kinds):
                 raise ValueError(
                     f"{self.dataset_id}: {variable.name} names no source file kind "
-                    f"{variable.source_file!r}; known: {sorted(kinds)}"
+                    f"{', '.join(map(repr, sorted(unknown_kinds)))}; known: {sorted(kinds)}"
+                )
+            if len({kinds[name].compression for name in named}) > 1:
+                raise ValueError(
+                    f"{self.dataset_id}: {variable.name} comes from file kinds {named} with "
+                    "different compressions; one array has one codec chain"
                 )
             if variable.level_dimension is None:
                 continue
@@ -651,5 +696,17 @@ class DatasetSpec(FrozenModel):
         raise KeyError(f"{self.dataset_id} has no variable {name!r}")
 
     def variables_in(self, file_kind: str) -> tuple[VariableSpec, ...]:
-        """The variables found in files of kind ``file_kind``."""
-        return tuple(v for v in self.variables if self.source.kind(v.source_file).name == file_kind)
+        """The variables found (at some level) in files of kind ``file_kind``."""
+        default = self.source.files[0].name
+        return tuple(v for v in self.variables if file_kind in v.source_files(default))
+
+    def expected_levels_in(
+        self, variable: VariableSpec, file_kind: str, lead_hours: int
+    ) -> tuple[Label | None, ...]:
+        """The levels of ``variable`` a file of kind ``file_kind`` holds at ``lead_hours``
+        (``(None,)``: the variable has no level dimension and the file holds it)."""
+        return variable.expected_levels_in(file_kind, self.source.files[0].name, lead_hours)
+
+    def compression_of(self, variable: VariableSpec) -> Literal["none", "bz2"]:
+        """The object compression of the files holding ``variable`` (one for all of them)."""
+        return self.source.kind(variable.source_files(self.source.files[0].name)[0]).compression

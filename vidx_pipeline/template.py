@@ -139,10 +139,9 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             np.empty(shape, variable.dtype),
             variable.attrs.cf(),
         )
-        kind = spec.source.kind(variable.source_file)
         encoding[variable.name] = {
             "serializer": GribberishCodec(var=variable.name),
-            "compressors": _object_codecs(kind.compression),
+            "compressors": _object_codecs(spec.compression_of(variable)),
             "chunks": spec.chunk_shape(variable),
             "_FillValue": np.nan,
         }

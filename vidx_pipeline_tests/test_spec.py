@@ -208,3 +208,53 @@ def test_a_spec_round_trips_through_json_with_its_providers_matches() -> None:
     bad["match"] = {"kind": "grib1", "element": "TMP"}
     with pytest.raises(ValidationError, match="unknown match kind 'grib1'"):
         VariableSpec.model_validate(bad)
+
+
+def _split_temperature(level_source_files: dict[str, tuple[float, ...]]) -> VariableSpec:
+    return VariableSpec(
+        name="temperature_isobaric",
+        attrs=T2M,
+        match=Wgrib2Match(element="TMP", level="{} mb"),
+        level_dimension="isobaric_level",
+        levels=(1000.0, 975.0, 500.0),
+        level_source_files=level_source_files,
+    )
+
+
+def test_a_variable_can_draw_its_levels_from_several_file_kinds() -> None:
+    """GEFS writes TMP at 500 hPa in pgrb2a and at 975 hPa in pgrb2b: one variable, each level
+    expected in the file kind that holds it."""
+    level = LevelDimension(
+        name="isobaric_level",
+        values=(1000.0, 975.0, 500.0),
+        source_labels=("1000", "975", "500"),
+        units="hPa",
+        long_name="p",
+    )
+    split = _split_temperature({"a": (1000.0, 500.0), "b": (975.0,)})
+    gefs = _gefs().model_copy(update={"levels": (level,), "variables": (split,)})
+    assert gefs.variables_in("a") == gefs.variables_in("b") == (split,)
+    assert gefs.expected_levels_in(split, "a", 3) == (1000.0, 500.0)
+    assert gefs.expected_levels_in(split, "b", 3) == (975.0,)
+    files = expected_files(gefs, WHEN)
+    a_file = next(f for f in files if f.kind.name == "a" and f.lead_hours == 3)
+    b_file = next(f for f in files if f.kind.name == "b" and f.lead_hours == 3)
+    locator = ChunkLocator(gefs)
+    a_levels = {locator.labels(slot)["isobaric_level"] for slot in locator.expected_slots(a_file)}
+    b_levels = {locator.labels(slot)["isobaric_level"] for slot in locator.expected_slots(b_file)}
+    assert (a_levels, b_levels) == ({1000.0, 500.0}, {975.0})
+
+
+@pytest.mark.parametrize(
+    ("split", "problem"),
+    [
+        ({"a": (1000.0, 500.0)}, "exactly once"),
+        ({"a": (1000.0, 500.0), "b": (975.0, 500.0)}, "exactly once"),
+        ({"a": (1000.0, 975.0, 500.0, 250.0)}, "exactly once"),
+    ],
+)
+def test_a_split_that_loses_or_repeats_a_level_is_refused(
+    split: dict[str, tuple[float, ...]], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        _split_temperature(split)

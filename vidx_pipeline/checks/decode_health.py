@@ -126,7 +126,7 @@ def decode_health(inputs: CheckInputs) -> CheckOutcome:
             if np.isnan(values).all():
                 problems.append(f"{where}: every value is NaN")
             message = raw.to_bytes()
-            if spec.source.kind(variable.source_file).compression == "bz2":
+            if spec.compression_of(variable) == "bz2":
                 message = bz2.decompress(message)
             try:
                 facts = read_message_facts(message, source=where)

@@ -1,5 +1,5 @@
 # GENERATED FILE - do not edit by hand.
-# Written by `.venv/bin/python scripts/generate_noaa_gfs_catalog.py` (check: `... --check`)
+# Written by `.venv/bin/python scripts/generate_noaa_catalog.py --product gfs` (check: `... --check`)
 # from NCEP's real inventories:
 #   vidx_pipeline_tests/fixtures/real/noaa-idx/gfs.t00z.pgrb2.0p25.f000.idx
 #   vidx_pipeline_tests/fixtures/real/noaa-idx/gfs.t00z.pgrb2.0p25.f007.idx
@@ -28,7 +28,7 @@
 # ruff: noqa: E501
 """Every field family of NOAA GFS 0.25° (``pgrb2.0p25``) and its level dimensions.
 
-See ``scripts/generate_noaa_gfs_catalog.py`` for the rules (families, dimensions, names,
+See ``scripts/generate_noaa_catalog.py`` for the rules (families, dimensions, names,
 GRIB parameters and their ecCodes metadata)."""
 
 from vidx_pipeline.providers.noaa_catalog import LevelDimensionEntry, Wgrib2Family

@@ -17,93 +17,20 @@ variables are expected absent there, not missing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Literal
 
 from vidx_pipeline.datasets.noaa_gfs_catalog import GFS_CATALOG, GFS_LEVEL_DIMENSIONS
-from vidx_pipeline.providers.noaa import Wgrib2Match
-from vidx_pipeline.providers.noaa_catalog import LevelDimensionEntry, Wgrib2Family
+from vidx_pipeline.datasets.noaa_variables import NCEP_CENTRE, level_dimension, variable_of
 from vidx_pipeline.spec import (
     AppendDimension,
     DatasetSpec,
-    InstantWindow,
-    Label,
     LeadTimeSchedule,
     LeadTimeSegment,
-    LevelDimension,
     ObjectStoreSpec,
     PublicationSchedule,
     RegularLatLonGrid,
     SourceFileKind,
     SourceLayout,
-    StatisticalWindow,
-    VariableAttrs,
-    VariableSpec,
-    WindowRule,
 )
-
-NCEP_CENTRE = 7
-_STEP_TYPES: dict[str, Literal["instant", "accum", "avg", "max", "min"]] = {
-    "instant": "instant",
-    "acc": "accum",
-    "ave": "avg",
-    "max": "max",
-    "min": "min",
-}
-
-
-def level_dimension(entry: LevelDimensionEntry) -> LevelDimension:
-    return LevelDimension(
-        name=entry.name,
-        values=entry.values,
-        source_labels=entry.texts,
-        units=entry.units,
-        long_name=entry.long_name,
-        standard_name=entry.standard_name,
-        positive=entry.positive,
-    )
-
-
-def _window(family: Wgrib2Family) -> WindowRule:
-    if family.window == "instant":
-        return InstantWindow()
-    return StatisticalWindow(statistic=family.window, start=family.window_start or "reset")
-
-
-def variable_of(
-    family: Wgrib2Family, dimensions: Sequence[LevelDimensionEntry], source_file: str | None = None
-) -> VariableSpec:
-    """The variable of one catalog family."""
-    levels: tuple[Label, ...] = ()
-    at_zero: tuple[Label, ...] | None = None
-    if family.level_dimension is not None:
-        (dimension,) = [d for d in dimensions if d.name == family.level_dimension]
-        value_of: dict[str, Label] = dict(zip(dimension.texts, dimension.values, strict=True))
-        levels = tuple(value_of[t] for t in family.levels)
-        if family.at_lead_zero and family.levels_at_lead_zero != family.levels:
-            at_zero = tuple(value_of[t] for t in family.levels_at_lead_zero)
-    return VariableSpec.model_validate(
-        {
-            "name": family.name,
-            "attrs": VariableAttrs(
-                long_name=family.long_name,
-                units=family.units,
-                short_name=family.short_name,
-                standard_name=family.standard_name,
-                step_type=_STEP_TYPES[family.window],
-                comment="NCEP wgrib2 inventory: "
-                f"{family.element}:{family.level.replace('{}', '<level>')}",
-            ),
-            "match": Wgrib2Match(element=family.element, level=family.level),
-            "window": _window(family),
-            "expected_at_lead_zero": family.at_lead_zero,
-            "level_dimension": family.level_dimension,
-            "levels": levels,
-            "levels_at_lead_zero": at_zero,
-            "source_file": source_file,
-        }
-    )
-
 
 GFS_DATA_KEY = "gfs.{init:%Y%m%d}/{init:%H}/atmos/gfs.t{init:%H}z.pgrb2.0p25.f{lead_hours:03d}"
 

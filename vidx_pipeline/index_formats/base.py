@@ -76,6 +76,8 @@ class IndexEntry(Protocol):
     def forecast_time(self) -> str: ...
     @property
     def keys(self) -> Mapping[str, str]: ...
+    @property
+    def extra(self) -> Sequence[str]: ...  # wgrib2 fields after the window (``ENS=+1``)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class WholeObjectEntry:
     level: str = ""
     forecast_time: str = ""
     keys: Mapping[str, str] = field(default_factory=dict)
+    extra: Sequence[str] = ()
 
 
 class IndexFormat(Protocol):

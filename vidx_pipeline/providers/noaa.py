@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
+
+from pydantic import Field
 
 from vidx_pipeline.index_formats.base import IndexEntry
 from vidx_pipeline.message_facts import MessageFacts
@@ -51,6 +53,11 @@ class Wgrib2Match(IndexMatch):
     kind: Literal["wgrib2"] = "wgrib2"
     element: str
     level: str
+    parameter: tuple[int, int, int] | None = Field(
+        None,
+        description="GRIB2 (discipline, category, number) of the element, compared with a "
+        "message's own where the decoder has no abbreviation for it.",
+    )
 
 
 def wgrib2_window_text(window: WindowRule, lead_hours: int) -> str | None:
@@ -78,19 +85,21 @@ def wgrib2_match(variable: VariableSpec) -> Wgrib2Match:
 
 
 def level_texts(
-    spec: DatasetSpec, variable: VariableSpec, lead_hours: int
+    spec: DatasetSpec, variable: VariableSpec, lead_hours: int, file_kind: str | None = None
 ) -> list[tuple[str, Label | None]]:
-    """(level text, level value) of every level of ``variable`` expected at ``lead_hours``."""
+    """(level text, level value) of every level of ``variable`` expected at ``lead_hours`` in
+    files of kind ``file_kind`` (None: in any kind)."""
     match = wgrib2_match(variable)
+    levels = (
+        variable.expected_levels(lead_hours)
+        if file_kind is None
+        else spec.expected_levels_in(variable, file_kind, lead_hours)
+    )
     if variable.level_dimension is None:
-        return [(match.level, None)] if variable.expected_levels(lead_hours) else []
+        return [(match.level, None)] if levels else []
     dimension = spec.level(variable.level_dimension)
     labels = dict(zip(dimension.values, dimension.source_labels, strict=True))
-    return [
-        (match.level.format(labels[value]), value)
-        for value in variable.expected_levels(lead_hours)
-        if value is not None
-    ]
+    return [(match.level.format(labels[value]), value) for value in levels if value is not None]
 
 
 def expected_texts(
@@ -104,7 +113,7 @@ def expected_texts(
         if window is None:
             continue
         element = wgrib2_match(variable).element
-        for level_text, value in level_texts(spec, variable, lead_hours):
+        for level_text, value in level_texts(spec, variable, lead_hours, file_kind):
             labels = chunk_labels(lead_hours, member, variable.level_dimension, value)
             texts.setdefault(f"{element}:{level_text}:{window}", []).append((variable.name, labels))
     return texts
@@ -128,6 +137,7 @@ class NoaaProvider:
 
     def message_key(self, entry: IndexEntry, file: ExpectedFile) -> str | Refused:
         text = f"{entry.var}:{entry.level}:{entry.forecast_time}"
+        check_ensemble_field(entry.extra, file.member)
         submessage = entry.submessage
         if submessage is not None and submessage > 1:
             return Refused(
@@ -145,7 +155,11 @@ class NoaaProvider:
     ) -> list[str]:
         match = wgrib2_match(variable)
         problems = []
-        if parameter_name(facts.parameter) != parameter_name(match.element):
+        if facts.parameter == DECODER_UNNAMED:
+            if match.parameter is None or facts.parameter_triple != match.parameter:
+                triple = "-".join(map(str, facts.parameter_triple))
+                problems.append(f"parameter {triple}, not {match.element} {match.parameter}")
+        elif parameter_name(facts.parameter) != parameter_name(match.element):
             problems.append(f"parameter {facts.parameter} ({facts.parameter_name})")
         level_text = match.level
         if variable.level_dimension is not None:
@@ -156,6 +170,31 @@ class NoaaProvider:
         if expected is not None and not _close(facts.level_value, expected):
             problems.append(f"level {facts.level_type} {facts.level_value}, not {level_text!r}")
         return problems
+
+
+DECODER_UNNAMED = "missing"
+"""What gribberish calls a parameter it has no abbreviation for (GEFS's ICIP, ICSEV, SNOHF,
+5WAVH): such a message is compared by its GRIB2 triple instead."""
+
+
+def ensemble_field(member: int) -> str:
+    """What wgrib2 writes after the window of a GEFS member's line: ``ENS=low-res ctl`` for the
+    control (member 0), ``ENS=+k`` for perturbed member k."""
+    return "ENS=low-res ctl" if member == 0 else f"ENS=+{member}"
+
+
+def check_ensemble_field(extra: Sequence[str], member: int | None) -> None:
+    """A member's file describes that member on every line; a deterministic file no member.
+    Raises ValueError naming what the line says instead."""
+    said = [field for field in extra if field.startswith("ENS=")]
+    if member is None:
+        if said:
+            raise ValueError(f"{said[0]} in a file of no ensemble member")
+        return
+    expected = ensemble_field(member)
+    if said != [expected]:
+        found = ", ".join(said) or "no ENS= field"
+        raise ValueError(f"{found}, but the file's name is member {member} ({expected})")
 
 
 _DECODER_NAMES = {"CLWMR": "CLMR"}

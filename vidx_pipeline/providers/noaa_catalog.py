@@ -1,10 +1,12 @@
 """The catalog of a NOAA product's field families, as generated from the producer's real
-wgrib2 inventories (``scripts/generate_noaa_gfs_catalog.py``) and turned into variables by the
+wgrib2 inventories (``scripts/generate_noaa_catalog.py``) and turned into variables by the
 dataset modules."""
 
 from __future__ import annotations
 
 from typing import Literal
+
+from pydantic import Field
 
 from vidx_pipeline.spec import FrozenModel
 
@@ -35,6 +37,10 @@ class Wgrib2Family(FrozenModel):
     named ``level_dimension``. ``levels`` / ``levels_at_lead_zero`` are the value texts written
     at forecast leads / at lead 0, in dimension order (``()`` without a dimension).
 
+    ``source_files``: where the product writes the family in several file kinds (GEFS
+    ``pgrb2a``/``pgrb2b``), kind -> the value texts that kind holds (``()`` for a single-level
+    family, which lives in exactly one kind); empty for a product with one file kind.
+
     ``window`` is ``instant`` or the statistic; ``window_start`` is ``"reset"`` for NCEP's
     6-hourly bucket (``6-7 hour max fcst``) and ``"init"`` for since initialisation
     (``0-7 hour acc fcst``), None when instant. ``at_lead_zero`` says whether f000 carries the
@@ -51,6 +57,7 @@ class Wgrib2Family(FrozenModel):
     level_dimension: str | None
     levels: tuple[str, ...] = ()
     levels_at_lead_zero: tuple[str, ...] = ()
+    source_files: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     window: Literal["instant", "acc", "ave", "max", "min"]
     window_start: Literal["reset", "init"] | None
     at_lead_zero: bool

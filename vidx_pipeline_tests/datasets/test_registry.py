@@ -15,6 +15,7 @@ import zarr
 from gribberish.zarr import GribberishCodec
 
 from vidx_pipeline.datasets import DATASETS
+from vidx_pipeline.placement import build_table, table_for
 from vidx_pipeline.providers import get_provider
 from vidx_pipeline.refs import ChunkLocator, expected_slots
 from vidx_pipeline.source_files import expected_files
@@ -45,7 +46,7 @@ def test_template_arrays_follow_the_spec(spec: DatasetSpec) -> None:
         serializer = array.serializer
         assert isinstance(serializer, GribberishCodec)
         assert serializer.var == variable.name
-        compression = spec.source.kind(variable.source_file).compression
+        compression = spec.compression_of(variable)
         assert [type(c).__name__ for c in array.compressors] == (
             ["BZ2"] if compression == "bz2" else []
         )
@@ -153,3 +154,21 @@ def test_template_metadata_matches_its_reviewed_snapshot(spec: DatasetSpec) -> N
         path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     assert path.exists(), f"no snapshot for {spec.dataset_id}: run with {UPDATE_SNAPSHOTS}=1"
     assert current == json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_a_member_file_table_is_the_first_members_moved_to_it(spec: DatasetSpec) -> None:
+    """The placement core builds one table per (kind, lead) and moves it to each member: that
+    must be what the provider would have said for that member itself."""
+    locator = ChunkLocator(spec)
+    provider = get_provider(spec.provider)
+    per_member = [f for f in expected_files(spec, spec.append_dimension.start) if f.member]
+    if not per_member:
+        pytest.skip("no per-member file kind")
+    for file in (per_member[0], per_member[len(per_member) // 2], per_member[-1]):
+        moved = table_for(provider, locator, file)
+        built = build_table(provider, ChunkLocator(spec), file)
+        assert dict(moved.by_key) == dict(built.by_key), file.describe()
+        assert moved.optional == built.optional
+        members = {locator.labels(s)["ensemble_member"] for ss in moved.by_key.values() for s in ss}
+        assert members == {file.member}

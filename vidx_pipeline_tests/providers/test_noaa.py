@@ -78,3 +78,44 @@ def test_a_sub_message_is_refused_never_placed_as_its_sibling() -> None:
     (refused,) = placed.refused
     assert "i line 3" in refused
     assert "VGRD:10 m above ground" in refused
+
+
+def _ncep_message(triple: tuple[int, int, int], pressure_pa: int) -> bytes:
+    """A tiny ecCodes-encoded NCEP message of ``triple`` on an isobaric surface."""
+    import eccodes
+
+    handle = eccodes.codes_grib_new_from_samples("GRIB2")
+    try:
+        eccodes.codes_set(handle, "centre", 7)
+        for key, value in zip(
+            ("discipline", "parameterCategory", "parameterNumber"), triple, strict=True
+        ):
+            eccodes.codes_set(handle, key, value)
+        eccodes.codes_set(handle, "typeOfFirstFixedSurface", 100)
+        eccodes.codes_set(handle, "scaleFactorOfFirstFixedSurface", 0)
+        eccodes.codes_set(handle, "scaledValueOfFirstFixedSurface", pressure_pa)
+        return bytes(eccodes.codes_get_message(handle))
+    finally:
+        eccodes.codes_release(handle)
+
+
+@pytest.mark.parametrize(
+    ("triple", "problem"),
+    [((0, 19, 234), None), ((0, 19, 20), "parameter 0-19-20, not ICSEV (0, 19, 234)")],
+)
+def test_a_parameter_the_decoder_cannot_name_is_compared_by_its_grib_triple(
+    triple: tuple[int, int, int], problem: str | None
+) -> None:
+    """gribberish reads GEFS's icing severity (0-19-234) as ``missing``: the message's own
+    triple is compared with the one the catalog gives the variable."""
+    from vidx_pipeline.datasets import get_dataset
+    from vidx_pipeline.message_facts import read_message_facts
+    from vidx_pipeline.providers.noaa import DECODER_UNNAMED, PROVIDER
+
+    spec = get_dataset("noaa-gefs-forecast-35-day")
+    variable = spec.variable("icing_severity_isobaric")
+    facts = read_message_facts(_ncep_message(triple, 50000), source="test")
+    assert facts.parameter == DECODER_UNNAMED
+    labels = {"lead_time": 3, "ensemble_member": 0, "isobaric_level": 500.0}
+    problems = PROVIDER.message_problems(spec, variable, labels, facts)
+    assert problems == ([] if problem is None else [problem])

@@ -1,8 +1,9 @@
-"""The generated GFS catalog against NCEP's real inventories (f000 and f007).
+"""The generated NOAA catalogs against NCEP's real inventories: GFS (f000 and f007 of
+``pgrb2.0p25``) and GEFS (the control member's ``pgrb2a.0p50`` f432 and ``pgrb2b.0p50`` f003).
 
-The catalog (``vidx_pipeline/datasets/noaa_gfs_catalog.py``) is written by
-``scripts/generate_noaa_gfs_catalog.py``; these tests render it back to wgrib2 inventory text
-on their own and hold it to the inventories it was generated from.
+The catalogs (``vidx_pipeline/datasets/noaa_{gfs,gefs}_catalog.py``) are written by
+``scripts/generate_noaa_catalog.py``; these tests render them back to wgrib2 inventory text
+on their own and hold them to the inventories they were generated from.
 """
 
 from __future__ import annotations
@@ -16,12 +17,26 @@ from pathlib import Path
 
 import pytest
 
+from vidx_pipeline.datasets.noaa_gefs_catalog import GEFS_CATALOG, GEFS_LEVEL_DIMENSIONS
 from vidx_pipeline.datasets.noaa_gfs_catalog import GFS_CATALOG, GFS_LEVEL_DIMENSIONS
-from vidx_pipeline.providers.noaa_catalog import Wgrib2Family
+from vidx_pipeline.providers.noaa_catalog import LevelDimensionEntry, Wgrib2Family
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORIES = ROOT / "vidx_pipeline_tests" / "fixtures" / "real" / "noaa-idx"
-GENERATOR = ROOT / "scripts" / "generate_noaa_gfs_catalog.py"
+GENERATOR = ROOT / "scripts" / "generate_noaa_catalog.py"
+
+Catalog = tuple[Wgrib2Family, ...]
+CATALOGS: dict[str, tuple[Catalog, tuple[LevelDimensionEntry, ...]]] = {
+    "gfs": (GFS_CATALOG, GFS_LEVEL_DIMENSIONS),
+    "gefs": (GEFS_CATALOG, GEFS_LEVEL_DIMENSIONS),
+}
+# (product, file kind, lead, inventory file, what every line's 7th field says)
+INVENTORY_FILES = [
+    ("gfs", None, 0, "gfs.t00z.pgrb2.0p25.f000.idx", ""),
+    ("gfs", None, 7, "gfs.t00z.pgrb2.0p25.f007.idx", ""),
+    ("gefs", "pgrb2a", 432, "gec00.t00z.pgrb2a.0p50.f432.idx", "ENS=low-res ctl"),
+    ("gefs", "pgrb2b", 3, "gec00.t00z.pgrb2b.0p50.f003.idx", "ENS=low-res ctl"),
+]
 
 # The names the dataset published before the catalog existed, and the family each one means:
 # (element, level, window, window start). Stated here independently of the generator.
@@ -71,31 +86,38 @@ def window_text(family: Wgrib2Family, lead: int) -> str | None:
     return f"{start}-{lead} hour {family.window} fcst"
 
 
-def claims(lead: int) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
-    """(element, level, window) -> [(family name, level value text)] the catalog claims."""
+def claims(
+    catalog: Catalog, kind: str | None, lead: int
+) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
+    """(element, level, window) -> [(family name, level value text)] the catalog claims for a
+    file of ``kind`` (None: the product's only kind) at ``lead``."""
     claimed: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-    for family in GFS_CATALOG:
+    for family in catalog:
         window = window_text(family, lead)
         if window is None or (lead == 0 and not family.at_lead_zero):
+            continue
+        if kind is not None and kind not in family.source_files:
             continue
         if family.level_dimension is None:
             claimed[(family.element, family.level, window)].append((family.name, family.level))
             continue
+        here = family.source_files[kind] if kind is not None else None
         for text in family.levels_at_lead_zero if lead == 0 else family.levels:
+            if here is not None and text not in here:
+                continue
             level = family.level.format(text)
             claimed[(family.element, level, window)].append((family.name, text))
     return claimed
 
 
-def inventory_fields(lead: int) -> list[tuple[str, str, str]]:
-    path = INVENTORIES / f"gfs.t00z.pgrb2.0p25.f{lead:03d}.idx"
+def inventory_fields(name: str, last: str) -> list[tuple[str, str, str]]:
     fields = []
-    for line in path.read_text().splitlines():
+    for line in (INVENTORIES / name).read_text().splitlines():
         number, offset, date, element, level, window, tail = line.split(":")
         assert number.isdigit(), line
         assert offset.isdigit(), line
         assert date.startswith("d="), line
-        assert tail == "", line
+        assert tail == last, line
         fields.append((element, level, window))
     return fields
 
@@ -116,11 +138,17 @@ def test_generated_catalog_is_up_to_date() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("lead", [0, 7])
-def test_every_inventory_line_is_claimed_by_exactly_one_family_level(lead: int) -> None:
-    fields = inventory_fields(lead)
+@pytest.mark.parametrize(
+    ("product", "kind", "lead", "name", "last"),
+    INVENTORY_FILES,
+    ids=[i[3] for i in INVENTORY_FILES],
+)
+def test_every_inventory_line_is_claimed_by_exactly_one_family_level(
+    product: str, kind: str | None, lead: int, name: str, last: str
+) -> None:
+    fields = inventory_fields(name, last)
     assert len(fields) == len(set(fields)), "the inventory repeats a line"
-    claimed = claims(lead)
+    claimed = claims(CATALOGS[product][0], kind, lead)
     unclaimed = [f for f in fields if f not in claimed]
     shared = {f: who for f, who in claimed.items() if len(who) > 1}
     phantom = [f for f in claimed if f not in set(fields)]
@@ -129,17 +157,20 @@ def test_every_inventory_line_is_claimed_by_exactly_one_family_level(lead: int) 
     assert phantom == []
 
 
-def test_names_are_unique_and_valid() -> None:
-    names = [family.name for family in GFS_CATALOG]
+@pytest.mark.parametrize("product", sorted(CATALOGS))
+def test_names_are_unique_and_valid(product: str) -> None:
+    catalog, dimensions = CATALOGS[product]
+    names = [family.name for family in catalog]
     assert len(names) == len(set(names))
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", name) for name in names)
-    dimension_names = [d.name for d in GFS_LEVEL_DIMENSIONS]
+    dimension_names = [d.name for d in dimensions]
     assert len(dimension_names) == len(set(dimension_names))
     assert not set(names) & set(dimension_names)
 
 
-def test_families_are_distinct() -> None:
-    keys = [(f.element, f.level, f.window, f.window_start) for f in GFS_CATALOG]
+@pytest.mark.parametrize("product", sorted(CATALOGS))
+def test_families_are_distinct(product: str) -> None:
+    keys = [(f.element, f.level, f.window, f.window_start) for f in CATALOGS[product][0]]
     assert len(keys) == len(set(keys))
 
 
@@ -150,8 +181,39 @@ def test_legacy_name_keeps_its_family(name: str) -> None:
     assert family.level_dimension is None
 
 
-def test_windows_are_consistent() -> None:
-    for family in GFS_CATALOG:
+def test_gefs_shares_gfs_names_for_the_same_fields() -> None:
+    """A user reads GEFS's 2 m temperature as ``temperature_2m``, as in GFS; a GEFS family
+    named like a GFS one is the same field."""
+    gfs = {(f.element, f.level, f.window, f.window_start): f.name for f in GFS_CATALOG}
+    shared = 0
+    for family in GEFS_CATALOG:
+        key = (family.element, family.level, family.window, family.window_start)
+        if key in gfs:
+            shared += 1
+            assert family.name == gfs[key], key
+    assert shared > 50
+    assert {"temperature_2m", "maximum_temperature_2m", "wind_u_10m"} <= {
+        f.name for f in GEFS_CATALOG
+    }
+
+
+def test_gefs_splits_isobaric_levels_between_its_file_kinds() -> None:
+    """NCEP writes TMP at 500 mb in pgrb2a and at 975 mb in pgrb2b (the real inventories)."""
+    (temperature,) = [f for f in GEFS_CATALOG if f.name == "temperature_isobaric"]
+    assert "500" in temperature.source_files["pgrb2a"]
+    assert "975" in temperature.source_files["pgrb2b"]
+    assert not set(temperature.source_files["pgrb2a"]) & set(temperature.source_files["pgrb2b"])
+    assert sorted(
+        [*temperature.source_files["pgrb2a"], *temperature.source_files["pgrb2b"]]
+    ) == sorted(temperature.levels)
+    for family in GEFS_CATALOG:
+        assert set(family.source_files) <= {"pgrb2a", "pgrb2b"}, family.name
+        assert family.source_files, family.name
+
+
+@pytest.mark.parametrize("product", sorted(CATALOGS))
+def test_windows_are_consistent(product: str) -> None:
+    for family in CATALOGS[product][0]:
         if family.window == "instant":
             assert family.window_start is None, family.name
         else:
@@ -160,10 +222,12 @@ def test_windows_are_consistent() -> None:
             assert family.long_name.endswith(")"), family.name
 
 
-def test_level_texts_exist_in_their_dimension() -> None:
-    dimensions = {d.name: d for d in GFS_LEVEL_DIMENSIONS}
+@pytest.mark.parametrize("product", sorted(CATALOGS))
+def test_level_texts_exist_in_their_dimension(product: str) -> None:
+    catalog, level_dimensions = CATALOGS[product]
+    dimensions = {d.name: d for d in level_dimensions}
     used: dict[str, set[str]] = defaultdict(set)
-    for family in GFS_CATALOG:
+    for family in catalog:
         if family.level_dimension is None:
             assert "{}" not in family.level, family.name
             assert family.levels == family.levels_at_lead_zero == (), family.name
@@ -179,7 +243,7 @@ def test_level_texts_exist_in_their_dimension() -> None:
         for levels in (family.levels, family.levels_at_lead_zero):
             assert list(levels) == sorted(levels, key=order.__getitem__), family.name
         used[dimension.name] |= set(family.levels) | set(family.levels_at_lead_zero)
-    for dimension in GFS_LEVEL_DIMENSIONS:
+    for dimension in level_dimensions:
         assert len(dimension.values) == len(dimension.texts) == len(set(dimension.texts))
         assert set(dimension.texts) == used[dimension.name], "a dimension is the union"
 

@@ -1,26 +1,47 @@
-"""Generate ``vidx_pipeline/datasets/noaa_gfs_catalog.py``: every field family of NCEP's GFS 0.25°.
+"""Generate the catalogs of NOAA products: every field family of NCEP's GFS 0.25° and GEFS 0.5°.
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/generate_noaa_gfs_catalog.py          # rewrite the catalog
-    .venv/bin/python scripts/generate_noaa_gfs_catalog.py --check  # exit 1 if it is stale
+    .venv/bin/python scripts/generate_noaa_catalog.py                 # rewrite every catalog
+    .venv/bin/python scripts/generate_noaa_catalog.py --product gefs  # one of them
+    .venv/bin/python scripts/generate_noaa_catalog.py --check         # exit 1 if one is stale
 
-Inputs are two real wgrib2 inventories, ``vidx_pipeline_tests/fixtures/real/noaa-idx/
-gfs.t00z.pgrb2.0p25.f000.idx`` (lead 0) and ``...f007.idx`` (lead 7 h), plus ecCodes' GRIB
-parameter tables and gribberish's abbreviations. Nothing is downloaded and nothing is cached; a run
-takes about half a minute (most of it the abbreviation scan below). The output depends on the
-installed ecCodes (its parameter tables) and gribberish: upgrading either may change it, which
-``--check`` then reports. The output is formatted with ruff before it is written or compared.
+Inputs are real wgrib2 inventories from ``vidx_pipeline_tests/fixtures/real/noaa-idx/`` plus
+ecCodes' GRIB parameter tables and gribberish's abbreviations (:data:`PRODUCTS`):
+
+- **gfs** -> ``vidx_pipeline/datasets/noaa_gfs_catalog.py``: one file kind, ``pgrb2``, from
+  ``gfs.t00z.pgrb2.0p25.f000.idx`` (lead 0) and ``...f007.idx`` (lead 7 h);
+- **gefs** -> ``vidx_pipeline/datasets/noaa_gefs_catalog.py``: two file kinds per member,
+  ``pgrb2a`` from ``gec00.t00z.pgrb2a.0p50.f432.idx`` (lead 432 h) and ``pgrb2b`` from
+  ``gec00.t00z.pgrb2b.0p50.f003.idx`` (lead 3 h), the control member's inventories. No real GEFS
+  f000 inventory of either kind is at hand, so lead 0 is *assumed* to hold every instantaneous
+  family at the same levels (``anl``) and no statistical one, GFS's rule.
+
+Nothing is downloaded and nothing is cached; a run takes about half a minute per product (most of
+it the abbreviation scan below). The output depends on the installed ecCodes (its parameter
+tables) and gribberish: upgrading either may change it, which ``--check`` then reports. The output
+is formatted with ruff before it is written or compared.
 
 Rules
 =====
 
 Lines
-    Each line is ``n:offset:d=YYYYMMDDHH:ELEMENT:LEVEL TEXT:WINDOW TEXT:``. f000 must say ``anl``
-    (instantaneous) everywhere. At f007 the window text is ``7 hour fcst`` (instantaneous),
-    ``6-7 hour X fcst`` (statistic X over NCEP's 6-hourly bucket, ``window_start="reset"``) or
-    ``0-7 hour X fcst`` (X since initialisation, ``window_start="init"``), X in acc/ave/max/min.
+    Each line is ``n:offset:d=YYYYMMDDHH:ELEMENT:LEVEL TEXT:WINDOW TEXT:`` (GFS) or, for an
+    ensemble member, ``...:WINDOW TEXT:ENS=...`` (GEFS; the control member's inventories say
+    ``ENS=low-res ctl`` on every line). f000 must say ``anl`` (instantaneous) everywhere. At a
+    forecast lead L the window text is ``L hour fcst`` (instantaneous), ``B-L hour X fcst``
+    (statistic X over NCEP's 6-hourly bucket starting at B = ((L - 1) // 6) * 6,
+    ``window_start="reset"``) or ``0-L hour X fcst`` (X since initialisation,
+    ``window_start="init"``), X in acc/ave/max/min. Where the two coincide (L <= 6: GEFS pgrb2b
+    f003's ``0-3 hour ave fcst``) the product's ``ambiguous_start`` decides: GEFS's is
+    ``"reset"``, as its f432 inventory writes only 6-hourly buckets (``426-432 hour max fcst``).
     Anything else fails.
+
+File kinds
+    A product may split its fields between file kinds (GEFS: ``pgrb2a`` and ``pgrb2b``), and even
+    one family's levels (GEFS writes TMP at 500 mb in pgrb2a, at 975 mb in pgrb2b): a family is
+    collected across kinds, and ``source_files`` records which kind holds which of its levels.
+    A single-level family found in two kinds fails the run.
 
 Families
     A family is (element, level type, window kind). The level type of a level text is one of the
@@ -43,6 +64,7 @@ Level dimensions
       ascending (-2e-06, 2e-06);
     - ``N sigma level`` -> ``sigma_level`` (float), descending sigma;
     - ``N hybrid level`` -> ``hybrid_level`` (float), ascending (1 = lowest model level);
+    - ``N K isentropic level`` -> ``isentropic_level`` (float, K), ascending;
     - ``A-B sigma layer`` -> ``sigma_layer`` (str labels ``"A-B"``), bottom sigma descending, then
       top sigma descending;
     - ``A-B mb above ground`` -> ``pressure_difference_layer`` (str labels ``"A-B"``, hPa), near
@@ -113,18 +135,19 @@ Names
       ``_avg_since_init``, ``_acc_since_init``, ... since initialisation, nothing for
       instantaneous families.
 
-    The 27 names the dataset already published (:data:`LEGACY_NAMES`) keep their meaning and
-    override the scheme: the windowed ones among them carry no window part
-    (``maximum_temperature_2m``, ``precipitation_rate_surface``, ``total_precipitation_surface``,
-    ``downward_short_wave_radiation_flux_surface``, ...). An instantaneous family whose scheme name
-    is a legacy name given to a windowed sibling gets ``_instant``
-    (``precipitation_rate_surface_instant``). Each legacy family must exist in the inventories. Any
+    The 27 names the GFS dataset already published (:data:`LEGACY_NAMES`) keep their meaning and
+    override the scheme (in every product that has the family, so GEFS's 2 m temperature is
+    ``temperature_2m`` too; GFS must have them all): the windowed ones among them carry no
+    window part (``maximum_temperature_2m``, ``precipitation_rate_surface``,
+    ``total_precipitation_surface``, ``downward_short_wave_radiation_flux_surface``, ...). An
+    instantaneous family whose scheme name is a legacy name given to a windowed sibling gets
+    ``_instant`` (``precipitation_rate_surface_instant``). Any
     remaining collision fails the run: no suffix is invented.
 
 Verification (a failure exits non-zero with the details)
-    Every line of both inventories is claimed by exactly one (family, level text) when the catalog
-    is rendered back to ``ELEMENT:LEVEL:WINDOW`` for its lead, no two families claim one line, and
-    no family claims a line the inventory lacks.
+    Every line of every inventory is claimed by exactly one (family, level text) when the
+    catalog is rendered back to ``ELEMENT:LEVEL:WINDOW`` for its file kind and lead, no two
+    families claim one line, and no family claims a line the inventory lacks.
 """
 
 from __future__ import annotations
@@ -154,17 +177,65 @@ from vidx_pipeline.providers.noaa_catalog import (  # noqa: E402
 )
 
 INVENTORY_DIR = "vidx_pipeline_tests/fixtures/real/noaa-idx"
-INVENTORIES: dict[int, str] = {
-    7: f"{INVENTORY_DIR}/gfs.t00z.pgrb2.0p25.f007.idx",
-    0: f"{INVENTORY_DIR}/gfs.t00z.pgrb2.0p25.f000.idx",
-}
-FORECAST_LEAD = 7
 BUCKET_HOURS = 6
-OUTPUT = "vidx_pipeline/datasets/noaa_gfs_catalog.py"
-COMMAND = ".venv/bin/python scripts/generate_noaa_gfs_catalog.py"
+COMMAND = ".venv/bin/python scripts/generate_noaa_catalog.py"
 
 Window = Literal["instant", "acc", "ave", "max", "min"]
 WindowStart = Literal["reset", "init"] | None
+
+
+@dataclass(frozen=True)
+class Product:
+    """One NOAA product's catalog: its inventories per file kind and lead, and its output."""
+
+    name: str
+    title: str  # for the output's docstring
+    prefix: str  # of the output's constants: GFS_CATALOG, GFS_LEVEL_DIMENSIONS
+    inventories: dict[str, dict[int, str]]  # file kind -> lead -> inventory file
+    output: str
+    ensemble_text: str | None = None  # the 7th field every line carries (the control's ENS=)
+    ambiguous_start: WindowStart = None  # a 0-L window where the bucket also starts at 0
+    legacy_required: bool = False
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.inventories)
+
+    @property
+    def has_lead_zero(self) -> bool:
+        return any(0 in leads for leads in self.inventories.values())
+
+    def forecast_lead(self, kind: str) -> int:
+        return max(self.inventories[kind])
+
+
+PRODUCTS: dict[str, Product] = {
+    "gfs": Product(
+        name="gfs",
+        title="NOAA GFS 0.25° (``pgrb2.0p25``)",
+        prefix="GFS",
+        inventories={
+            "pgrb2": {
+                7: f"{INVENTORY_DIR}/gfs.t00z.pgrb2.0p25.f007.idx",
+                0: f"{INVENTORY_DIR}/gfs.t00z.pgrb2.0p25.f000.idx",
+            }
+        },
+        output="vidx_pipeline/datasets/noaa_gfs_catalog.py",
+        legacy_required=True,
+    ),
+    "gefs": Product(
+        name="gefs",
+        title="NOAA GEFS 0.5° (``pgrb2a.0p50`` and ``pgrb2b.0p50``)",
+        prefix="GEFS",
+        inventories={
+            "pgrb2a": {432: f"{INVENTORY_DIR}/gec00.t00z.pgrb2a.0p50.f432.idx"},
+            "pgrb2b": {3: f"{INVENTORY_DIR}/gec00.t00z.pgrb2b.0p50.f003.idx"},
+        },
+        output="vidx_pipeline/datasets/noaa_gefs_catalog.py",
+        ensemble_text="ENS=low-res ctl",
+        ambiguous_start="reset",
+    ),
+}
 
 
 class CatalogError(Exception):
@@ -208,7 +279,8 @@ LEGACY_NAMES: dict[tuple[str, str, Window, WindowStart], str] = {
     ("CAPE", "surface", "instant", None): "convective_available_potential_energy_surface",
     ("SOILW", "0-0.1 m below ground", "instant", None): "soil_moisture_0_to_10cm",
 }
-"""The names the dataset already published, (element, level, window, window start) -> name."""
+"""The names the GFS dataset already published, (element, level, window, window start) -> name;
+every product uses them for the families it has."""
 
 PREFERRED_BASES: dict[str, str] = {
     "TMP": "temperature",
@@ -238,6 +310,8 @@ PREFERRED_BASES: dict[str, str] = {
     "VSTM": "storm_motion_v",
     "U-GWD": "zonal_gravity_wave_stress",
     "V-GWD": "meridional_gravity_wave_stress",
+    "5WAVH": "five_wave_geopotential_height",
+    "ICIP": "icing_potential",
 }
 """Bases where ecCodes' name would read badly or clash with the legacy names' style (``u-component
 of wind``, ``Land cover (0 = sea, 1 = land)``, ``Vertical velocity (pressure)``, ...)."""
@@ -245,6 +319,17 @@ of wind``, ``Land cover (0 = sea, 1 = land)``, ``Vertical velocity (pressure)``,
 GRIBBERISH_SPELLINGS: dict[str, str] = {"CLMR": "CLWMR"}
 """wgrib2 abbreviations gribberish spells differently (NCEP writes CLMR for 0-1-22, cloud mixing
 ratio; gribberish 1.9 calls it CLWMR)."""
+
+GRIBBERISH_UNNAMED: dict[str, tuple[int, int, int]] = {
+    "ICIP": (0, 19, 20),
+    "ICSEV": (0, 19, 234),
+    "SNOHF": (0, 0, 16),
+    "5WAVH": (0, 3, 193),
+}
+"""wgrib2 abbreviations gribberish 1.9 has no name for (it reads their messages as ``missing``):
+the triple from wgrib2's and NCEP's GRIB2 table 4.2, which ecCodes confirms (shortName ICSEV,
+snohf, 5wavh; 0-19-20 is WMO "Icing", wgrib2's ICIP). Used only when the scan finds nothing, and a
+run fails if the scan starts finding one of them (drop it here then)."""
 
 NCEP_LOCAL_SUPPLEMENT: dict[tuple[int, int, int], tuple[str, str]] = {
     (0, 1, 200): ("Potential evaporation rate", "W m-2"),
@@ -387,6 +472,19 @@ DIMENSIONS: tuple[Dimension, ...] = (
         surfaces=lambda text: ((105, Decimal(text)),),
     ),
     Dimension(
+        name="isentropic_level",
+        template="{} K isentropic level",
+        value_pattern=_NUMBER,
+        name_part="isentropic",
+        units="K",
+        long_name="isentropic level (potential temperature)",
+        standard_name="air_potential_temperature",
+        positive="up",
+        labels=False,
+        sort_key=lambda text: (float(text),),
+        surfaces=lambda text: ((107, Decimal(text)),),
+    ),
+    Dimension(
         name="sigma_layer",
         template="{} sigma layer",
         value_pattern=r"[0-9.]+-[0-9.]+",
@@ -459,6 +557,7 @@ def grib_surfaces(level: str) -> tuple[tuple[int, Decimal | None], ...]:
 
 @dataclass(frozen=True)
 class Line:
+    kind: str
     lead: int
     number: int
     element: str
@@ -470,21 +569,35 @@ class Line:
         return self.element, self.level, self.window_text
 
 
-def read_inventory(lead: int) -> list[Line]:
+def read_inventory(product: Product, kind: str, lead: int) -> list[Line]:
+    path = product.inventories[kind][lead]
+    last = product.ensemble_text or ""
     lines = []
-    for raw in (ROOT / INVENTORIES[lead]).read_text().splitlines():
+    for raw in (ROOT / path).read_text().splitlines():
         parts = raw.split(":")
-        if len(parts) != 7 or parts[6] != "" or not parts[2].startswith("d="):
-            raise CatalogError(f"{INVENTORIES[lead]}: unexpected line {raw!r}")
-        lines.append(Line(lead, int(parts[0]), parts[3], parts[4], parts[5]))
+        if len(parts) != 7 or parts[6] != last or not parts[2].startswith("d="):
+            raise CatalogError(f"{path}: unexpected line {raw!r} (its 7th field must be {last!r})")
+        lines.append(Line(kind, lead, int(parts[0]), parts[3], parts[4], parts[5]))
     return lines
+
+
+Inventories = dict[tuple[str, int], list[Line]]
+"""(file kind, lead) -> the lines of that inventory."""
+
+
+def read_inventories(product: Product) -> Inventories:
+    return {
+        (kind, lead): read_inventory(product, kind, lead)
+        for kind, leads in product.inventories.items()
+        for lead in leads
+    }
 
 
 def bucket_start(lead: int) -> int:
     return (lead - 1) // BUCKET_HOURS * BUCKET_HOURS
 
 
-def window_kind(lead: int, text: str) -> tuple[Window, WindowStart]:
+def window_kind(product: Product, lead: int, text: str) -> tuple[Window, WindowStart]:
     """(window, window start) of a window text at ``lead``."""
     if lead == 0:
         if text == "anl":
@@ -495,6 +608,13 @@ def window_kind(lead: int, text: str) -> tuple[Window, WindowStart]:
     m = re.fullmatch(r"(\d+)-(\d+) hour (acc|ave|max|min) fcst", text)
     if m and int(m[2]) == lead:
         statistic: Window = m[3]  # type: ignore[assignment]
+        if int(m[1]) == 0 == bucket_start(lead):
+            if product.ambiguous_start is None:
+                raise CatalogError(
+                    f"window {text!r} at lead {lead} is both the bucket and since init, and "
+                    f"{product.name} says nothing about which"
+                )
+            return statistic, product.ambiguous_start
         if int(m[1]) == 0:
             return statistic, "init"
         if int(m[1]) == bucket_start(lead):
@@ -521,11 +641,26 @@ class RawFamily:
     dimension: Dimension | None
     window: Window
     window_start: WindowStart
-    texts: dict[int, list[str]] = field(default_factory=dict)  # lead -> value texts / [level]
+    # (file kind, lead) -> value texts, or [level text] for a single-level family
+    texts: dict[tuple[str, int], list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, Window, WindowStart]:
         return self.element, self.level, self.window, self.window_start
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(kind for kind, _ in self.texts))
+
+    def at(self, kind: str | None, lead: int) -> tuple[str, ...]:
+        """Value texts at ``lead`` in file kind ``kind`` (None: every kind), in order."""
+        found = {
+            text
+            for (in_kind, at_lead), texts in self.texts.items()
+            if at_lead == lead and kind in (None, in_kind)
+            for text in texts
+        }
+        return tuple(sorted(found, key=self.sort_key))
 
     def level_texts(self) -> list[str]:
         """Every exact level text of the family, any lead."""
@@ -538,13 +673,14 @@ class RawFamily:
         return self.dimension.sort_key(text) if self.dimension else ()
 
 
-def collect_families(inventories: dict[int, list[Line]]) -> list[RawFamily]:
+def collect_families(product: Product, inventories: Inventories) -> list[RawFamily]:
+    """Families in order of first appearance: forecast inventories first (kind by kind), then
+    lead 0."""
     families: dict[tuple[str, str, Window, WindowStart], RawFamily] = {}
-    if bucket_start(FORECAST_LEAD) == 0:
-        raise CatalogError("bucket and since-init windows coincide at the forecast lead")
-    for lead in (FORECAST_LEAD, 0):
-        for line in inventories[lead]:
-            window, start = window_kind(lead, line.window_text)
+    order = sorted(inventories, key=lambda kind_lead: kind_lead[1] == 0)
+    for kind, lead in order:
+        for line in inventories[kind, lead]:
+            window, start = window_kind(product, lead, line.window_text)
             found = dimension_of(line.level)
             dimension, text = found if found else (None, line.level)
             template = dimension.template if dimension else line.level
@@ -552,14 +688,17 @@ def collect_families(inventories: dict[int, list[Line]]) -> list[RawFamily]:
                 (line.element, template, window, start),
                 RawFamily(line.element, template, dimension, window, start),
             )
-            raw.texts.setdefault(lead, []).append(text)
-    lead_zero_only = [
-        raw.key
-        for raw in families.values()
-        if raw.dimension is None and FORECAST_LEAD not in raw.texts
-    ]
-    if lead_zero_only:  # Wgrib2Family cannot say a single-level family is absent at forecasts
-        raise CatalogError(f"single-level families written at f000 only: {lead_zero_only}")
+            raw.texts.setdefault((kind, lead), []).append(text)
+    for raw in families.values():
+        forecast = [k for k in raw.kinds if raw.at(k, product.forecast_lead(k))]
+        if not forecast:  # Wgrib2Family cannot say a family is absent at forecasts
+            raise CatalogError(f"{raw.key}: written at f000 only")
+        if raw.dimension is None and len(forecast) > 1:
+            raise CatalogError(f"{raw.key}: one single-level family in file kinds {forecast}")
+        shared = set(raw.at(forecast[0], product.forecast_lead(forecast[0])))
+        for kind in forecast[1:]:
+            if overlap := shared & set(raw.at(kind, product.forecast_lead(kind))):
+                raise CatalogError(f"{raw.key}: levels {sorted(overlap)} in two file kinds")
     return list(families.values())
 
 
@@ -588,6 +727,7 @@ class Eccodes:
         surfaces: Sequence[tuple[int, Decimal | None]] = (),
         window: Window = "instant",
         start: WindowStart = None,
+        lead: int = 0,
     ) -> int:
         handle = eccodes.codes_clone(self.base)
         if window != "instant":
@@ -603,12 +743,12 @@ class Eccodes:
                 eccodes.codes_set(handle, f"scaleFactorOf{which}FixedSurface", factor)
                 eccodes.codes_set(handle, f"scaledValueOf{which}FixedSurface", scaled)
         if window != "instant":
-            first = 0 if start == "init" else bucket_start(FORECAST_LEAD)
+            first = 0 if start == "init" else bucket_start(lead)
             eccodes.codes_set(handle, "typeOfStatisticalProcessing", ECCODES_STATISTICS[window])
             eccodes.codes_set(handle, "indicatorOfUnitOfTimeRange", 1)
             eccodes.codes_set(handle, "indicatorOfUnitForTimeRange", 1)
             eccodes.codes_set(handle, "forecastTime", first)
-            eccodes.codes_set(handle, "lengthOfTimeRange", FORECAST_LEAD - first)
+            eccodes.codes_set(handle, "lengthOfTimeRange", lead - first)
         return handle
 
     def describe(self, handle: int) -> dict[str, str]:
@@ -621,8 +761,9 @@ class Eccodes:
         surfaces: Sequence[tuple[int, Decimal | None]] = (),
         window: Window = "instant",
         start: WindowStart = None,
+        lead: int = 0,
     ) -> dict[str, str]:
-        handle = self.message(triple, surfaces, window, start)
+        handle = self.message(triple, surfaces, window, start, lead)
         try:
             return self.describe(handle)
         finally:
@@ -649,8 +790,14 @@ def knows(description: dict[str, str]) -> bool:
     return description["name"] != "unknown" or not description["parameterName"].isdigit()
 
 
+_SCANS: dict[int, dict[str, list[tuple[Triple, str]]]] = {}
+
+
 def scan_abbreviations(ecc: Eccodes) -> dict[str, list[tuple[Triple, str]]]:
-    """Normalised gribberish abbreviation -> [(triple, gribberish var_name)] over the scan."""
+    """Normalised gribberish abbreviation -> [(triple, gribberish var_name)] over the scan
+    (done once per process: it is most of a run's time)."""
+    if ecc.tables_version in _SCANS:
+        return _SCANS[ecc.tables_version]
     found: dict[str, list[tuple[Triple, str]]] = defaultdict(list)
     categories = [*range(31), *range(190, 200)]
     for triple in itertools.product((0, 1, 2, 3, 10), categories, range(256)):
@@ -661,6 +808,7 @@ def scan_abbreviations(ecc: Eccodes) -> dict[str, list[tuple[Triple, str]]]:
         abbreviation = normalise(metadata.var_abbrev)
         if abbreviation and abbreviation != "MISSING":
             found[abbreviation].append((triple, str(metadata.var_name)))
+    _SCANS[ecc.tables_version] = found
     return found
 
 
@@ -699,6 +847,15 @@ def resolve_parameters(
     for element in elements:
         spelled = GRIBBERISH_SPELLINGS.get(element, element)
         candidates = scan.get(normalise(spelled), [])
+        if candidates and element in GRIBBERISH_UNNAMED:
+            raise CatalogError(f"gribberish now names {element}: drop it from GRIBBERISH_UNNAMED")
+        if element in GRIBBERISH_UNNAMED:
+            resolved[element] = GRIBBERISH_UNNAMED[element]
+            notes.append(
+                f"{element}: {fmt_triple(GRIBBERISH_UNNAMED[element])} (GRIBBERISH_UNNAMED: "
+                "gribberish has no name for it)"
+            )
+            continue
         if not candidates:
             unresolved.append(element)
             continue
@@ -754,11 +911,14 @@ class Metadata:
     standard_name: str | None
 
 
-def family_metadata(raw: RawFamily, triple: Triple, ecc: Eccodes) -> Metadata:
-    """ecCodes' description of a message of this family (the same at each of its levels)."""
+def family_metadata(raw: RawFamily, triple: Triple, ecc: Eccodes, lead: int) -> Metadata:
+    """ecCodes' description of a message of this family at forecast ``lead`` (the same at each
+    of its levels)."""
     answers = {
         tuple(
-            sorted(ecc.lookup(triple, grib_surfaces(level), raw.window, raw.window_start).items())
+            sorted(
+                ecc.lookup(triple, grib_surfaces(level), raw.window, raw.window_start, lead).items()
+            )
         )
         for level in raw.level_texts()
     }
@@ -856,15 +1016,18 @@ def scheme_name(raw: RawFamily, base: str) -> str:
     return stem + window_part(raw)
 
 
-def assign_names(families: list[RawFamily], bases: dict[str, str]) -> dict[int, str]:
+def assign_names(
+    product: Product, families: list[RawFamily], bases: dict[str, str]
+) -> dict[int, str]:
     """Index of each family -> its variable name (legacy names first)."""
     by_key = {raw.key: index for index, raw in enumerate(families)}
     missing = [key for key in LEGACY_NAMES if key not in by_key]
-    if missing:
+    if missing and product.legacy_required:
         raise CatalogError(f"legacy families absent from the inventories: {missing}")
-    names = {by_key[key]: name for key, name in LEGACY_NAMES.items()}
+    legacy = {key: name for key, name in LEGACY_NAMES.items() if key in by_key}
+    names = {by_key[key]: name for key, name in legacy.items()}
     legacy_windowed = {
-        name for key, name in LEGACY_NAMES.items() if key[2] != "instant"
+        name for key, name in legacy.items() if key[2] != "instant"
     }  # plain names a windowed legacy family holds
     for index, raw in enumerate(families):
         if index in names:
@@ -923,29 +1086,43 @@ def build_dimensions(families: list[RawFamily]) -> tuple[LevelDimensionEntry, ..
 
 
 def build_catalog(
-    families: list[RawFamily], triples: dict[str, Triple], names: dict[int, str], ecc: Eccodes
+    product: Product,
+    families: list[RawFamily],
+    triples: dict[str, Triple],
+    names: dict[int, str],
+    ecc: Eccodes,
 ) -> tuple[Wgrib2Family, ...]:
     catalog = []
     for index, raw in enumerate(families):
         triple = triples[raw.element]
-        metadata = family_metadata(raw, triple, ecc)
-
-        def ordered(lead: int, raw: RawFamily = raw) -> tuple[str, ...]:
-            if raw.dimension is None:
-                return ()
-            return tuple(sorted(raw.texts.get(lead, []), key=raw.dimension.sort_key))
-
+        kinds = raw.kinds
+        metadata = family_metadata(raw, triple, ecc, product.forecast_lead(kinds[0]))
+        by_kind = {kind: raw.at(kind, product.forecast_lead(kind)) for kind in kinds}
+        dimensional = raw.dimension is not None
+        levels = tuple(sorted({t for texts in by_kind.values() for t in texts}, key=raw.sort_key))
+        if product.has_lead_zero:
+            at_zero = raw.at(None, 0)
+            at_lead_zero = bool(at_zero)
+        else:  # assumed: every instantaneous family at every level, no statistical one
+            at_zero = levels if raw.window == "instant" else ()
+            at_lead_zero = raw.window == "instant"
+        source_files = (
+            {kind: texts if dimensional else () for kind, texts in by_kind.items()}
+            if len(product.kinds) > 1
+            else {}
+        )
         catalog.append(
             Wgrib2Family(
                 name=names[index],
                 element=raw.element,
                 level=raw.level,
                 level_dimension=raw.dimension.name if raw.dimension else None,
-                levels=ordered(FORECAST_LEAD),
-                levels_at_lead_zero=ordered(0),
+                levels=levels if dimensional else (),
+                levels_at_lead_zero=at_zero if dimensional else (),
+                source_files=source_files,
                 window=raw.window,
                 window_start=raw.window_start,
-                at_lead_zero=0 in raw.texts,
+                at_lead_zero=at_lead_zero,
                 discipline=triple[0],
                 parameter_category=triple[1],
                 parameter_number=triple[2],
@@ -958,16 +1135,24 @@ def build_catalog(
     return tuple(catalog)
 
 
-def rendered_lines(catalog: Sequence[Wgrib2Family], lead: int) -> Iterator[tuple[str, ...]]:
-    """(family name, element, level, window) of every line the catalog says ``lead`` carries."""
+def rendered_lines(
+    catalog: Sequence[Wgrib2Family], kind: str, lead: int
+) -> Iterator[tuple[str, ...]]:
+    """(family name, element, level, window) of every line the catalog says a file of ``kind``
+    carries at ``lead``."""
     for family in catalog:
         text = window_text(family.window, family.window_start, lead)
         if text is None or (lead == 0 and not family.at_lead_zero):
+            continue
+        if family.source_files and kind not in family.source_files:
             continue
         if family.level_dimension is None:
             yield family.name, family.element, family.level, text
         else:
             levels = family.levels_at_lead_zero if lead == 0 else family.levels
+            if family.source_files:
+                here = set(family.source_files[kind])
+                levels = tuple(value for value in levels if value in here)
             for value in levels:
                 yield family.name, family.element, family.level.format(value), text
 
@@ -975,7 +1160,7 @@ def rendered_lines(catalog: Sequence[Wgrib2Family], lead: int) -> Iterator[tuple
 def verify(
     catalog: Sequence[Wgrib2Family],
     dimensions: Sequence[LevelDimensionEntry],
-    inventories: dict[int, list[Line]],
+    inventories: Inventories,
 ) -> None:
     """Every inventory line claimed by exactly one (family, level), nothing else claimed."""
     texts = {d.name: set(d.texts) for d in dimensions}
@@ -984,20 +1169,20 @@ def verify(
             known = texts[family.level_dimension]
             if not set(family.levels) | set(family.levels_at_lead_zero) <= known:
                 raise CatalogError(f"{family.name}: levels outside {family.level_dimension}")
-    for lead, lines in inventories.items():
+    for (kind, lead), lines in inventories.items():
         written = Counter(line.field for line in lines)
         repeated = [f for f, n in written.items() if n > 1]
         if repeated:
-            raise CatalogError(f"f{lead:03d} repeats lines: {repeated}")
+            raise CatalogError(f"{kind} f{lead:03d} repeats lines: {repeated}")
         claims: dict[tuple[str, ...], list[str]] = defaultdict(list)
-        for name, *line in rendered_lines(catalog, lead):
+        for name, *line in rendered_lines(catalog, kind, lead):
             claims[tuple(line)].append(name)
         shared = {f: n for f, n in claims.items() if len(n) > 1}
         unclaimed = [f for f in written if f not in claims]
         extra = [f for f in claims if f not in written]
         if shared or unclaimed or extra:
             raise CatalogError(
-                f"f{lead:03d}: lines claimed twice {shared}, unclaimed {unclaimed}, "
+                f"{kind} f{lead:03d}: lines claimed twice {shared}, unclaimed {unclaimed}, "
                 f"claimed but absent {extra}"
             )
 
@@ -1010,22 +1195,23 @@ def render_model(model: LevelDimensionEntry | Wgrib2Family) -> str:
     fields = []
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
-        if not info.is_required() and value == info.default:
+        if not info.is_required() and value == info.get_default(call_default_factory=True):
             continue
         fields.append(f"{name}={value!r}")
     return f"    {type(model).__name__}({', '.join(fields)}),"
 
 
 def render_module(
+    product: Product,
     dimensions: Sequence[LevelDimensionEntry],
     catalog: Sequence[Wgrib2Family],
     notes: Sequence[str],
     ecc: Eccodes,
 ) -> str:
-    sources = [INVENTORIES[0], INVENTORIES[FORECAST_LEAD]]
+    sources = [path for leads in product.inventories.values() for _, path in sorted(leads.items())]
     header = [
         "# GENERATED FILE - do not edit by hand.",
-        f"# Written by `{COMMAND}` (check: `... --check`)",
+        f"# Written by `{COMMAND} --product {product.name}` (check: `... --check`)",
         "# from NCEP's real inventories:",
         *(f"#   {path}" for path in sources),
         f"# with ecCodes {eccodes.codes_get_api_version()} parameter tables (centre 7, "
@@ -1039,27 +1225,27 @@ def render_module(
         "# ruff: noqa: E501",
     ]
     body = [
-        '"""Every field family of NOAA GFS 0.25° (``pgrb2.0p25``) and its level dimensions.',
+        f'"""Every field family of {product.title} and its level dimensions.',
         "",
-        "See ``scripts/generate_noaa_gfs_catalog.py`` for the rules (families, dimensions, names,",
+        "See ``scripts/generate_noaa_catalog.py`` for the rules (families, dimensions, names,",
         'GRIB parameters and their ecCodes metadata)."""',
         "",
         "from vidx_pipeline.providers.noaa_catalog import LevelDimensionEntry, Wgrib2Family",
         "",
-        "GFS_LEVEL_DIMENSIONS: tuple[LevelDimensionEntry, ...] = (",
+        f"{product.prefix}_LEVEL_DIMENSIONS: tuple[LevelDimensionEntry, ...] = (",
         *(render_model(d) for d in dimensions),
         ")",
         "",
-        "GFS_CATALOG: tuple[Wgrib2Family, ...] = (",
+        f"{product.prefix}_CATALOG: tuple[Wgrib2Family, ...] = (",
         *(render_model(f) for f in catalog),
         ")",
     ]
     return "\n".join(header + body) + "\n"
 
 
-def ruff_format(source: str) -> str:
+def ruff_format(source: str, output: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(ROOT / OUTPUT), "-"],
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(ROOT / output), "-"],
         input=source,
         capture_output=True,
         text=True,
@@ -1071,18 +1257,18 @@ def ruff_format(source: str) -> str:
     return result.stdout
 
 
-def generate() -> tuple[str, str]:
+def generate(product: Product) -> tuple[str, str]:
     """The formatted module and a one-line summary."""
-    inventories = {lead: read_inventory(lead) for lead in INVENTORIES}
-    families = collect_families(inventories)
+    inventories = read_inventories(product)
+    families = collect_families(product, inventories)
     ecc = Eccodes()
     check_supplement(ecc)
     elements = list(dict.fromkeys(raw.element for raw in families))
     triples, notes = resolve_parameters(elements, ecc)
     bases = {e: PREFERRED_BASES.get(e) or snake(generic_name(triples[e], ecc)) for e in elements}
-    names = assign_names(families, bases)
+    names = assign_names(product, families, bases)
     dimensions = build_dimensions(families)
-    catalog = build_catalog(families, triples, names, ecc)
+    catalog = build_catalog(product, families, triples, names, ecc)
     verify(catalog, dimensions, inventories)
     with_dimension = Counter(f.level_dimension for f in catalog if f.level_dimension)
     summary = (
@@ -1090,38 +1276,47 @@ def generate() -> tuple[str, str]:
         + ", ".join(f"{d.name}: {len(d.texts)} values" for d in dimensions)
         + ")"
     )
-    return ruff_format(render_module(dimensions, catalog, notes, ecc)), summary
+    return ruff_format(
+        render_module(product, dimensions, catalog, notes, ecc), product.output
+    ), summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument(
-        "--check", action="store_true", help="exit 1 if the checked-in output is stale"
+        "--check", action="store_true", help="exit 1 if a checked-in output is stale"
+    )
+    parser.add_argument(
+        "--product", choices=sorted(PRODUCTS), action="append", help="only this one (repeatable)"
     )
     args = parser.parse_args(argv)
-    try:
-        source, summary = generate()
-    except CatalogError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    path = ROOT / OUTPUT
-    if args.check:
+    status = 0
+    for name in args.product or list(PRODUCTS):
+        product = PRODUCTS[name]
+        try:
+            source, summary = generate(product)
+        except CatalogError as error:
+            print(f"error: {name}: {error}", file=sys.stderr)
+            return 2
+        path = ROOT / product.output
+        if not args.check:
+            path.write_text(source)
+            print(f"wrote {product.output}: {summary}")
+            continue
         current = path.read_text() if path.exists() else ""
-        if current != source:
-            diff = difflib.unified_diff(
-                current.splitlines(keepends=True),
-                source.splitlines(keepends=True),
-                f"{OUTPUT} (checked in)",
-                f"{OUTPUT} (generated)",
-            )
-            sys.stderr.writelines(itertools.islice(diff, 200))
-            print(f"{OUTPUT} is stale: run {COMMAND}", file=sys.stderr)
-            return 1
-        print(f"{OUTPUT} is up to date: {summary}")
-        return 0
-    path.write_text(source)
-    print(f"wrote {OUTPUT}: {summary}")
-    return 0
+        if current == source:
+            print(f"{product.output} is up to date: {summary}")
+            continue
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            source.splitlines(keepends=True),
+            f"{product.output} (checked in)",
+            f"{product.output} (generated)",
+        )
+        sys.stderr.writelines(itertools.islice(diff, 200))
+        print(f"{product.output} is stale: run {COMMAND} --product {name}", file=sys.stderr)
+        status = 1
+    return status
 
 
 if __name__ == "__main__":

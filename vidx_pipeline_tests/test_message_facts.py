@@ -1,0 +1,42 @@
+"""A message's own parameter, read from its bytes: the decoder's abbreviation and the GRIB2
+triple (sections 0 and 4), checked against ecCodes on real NCEP messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import eccodes
+import pytest
+
+from vidx_offline.reference_decode import eccodes_message_ranges
+from vidx_pipeline.message_facts import MessageFactsError, read_message_facts
+
+REAL_GFS = Path(__file__).parent / "fixtures" / "real" / "grib" / "gfs.0p25.2023121906.f001.grib2"
+
+
+def test_the_parameter_triple_of_each_real_message_is_ecCodes_one() -> None:
+    data = REAL_GFS.read_bytes()
+    ranges = eccodes_message_ranges(REAL_GFS)
+    assert len(ranges) == 3
+    for offset, length in ranges:
+        message = data[offset : offset + length]
+        handle = eccodes.codes_new_from_message(message)
+        try:
+            expected = tuple(
+                int(eccodes.codes_get(handle, key))
+                for key in ("discipline", "parameterCategory", "parameterNumber")
+            )
+            short_name = eccodes.codes_get(handle, "shortName")
+        finally:
+            eccodes.codes_release(handle)
+        facts = read_message_facts(message, source=f"{REAL_GFS.name}@{offset}")
+        assert facts.parameter_triple == expected, short_name
+
+
+def test_a_message_cut_before_its_product_definition_is_refused() -> None:
+    data = REAL_GFS.read_bytes()
+    (offset, _), *_ = eccodes_message_ranges(REAL_GFS)
+    facts = read_message_facts(data[offset:], source="whole")
+    cut = data[offset : offset + facts.header.length + 3]
+    with pytest.raises(MessageFactsError, match="no product definition section after section 3"):
+        read_message_facts(cut, source="cut")
