@@ -34,7 +34,8 @@ pytest: env
 
 bench: env
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/ingest_gefs.py
+	$(BIN)/python bench/ingest_one_init.py --dataset gefs
+	$(BIN)/python bench/ingest_one_init.py --dataset hrrr
 	$(BIN)/python bench/latency.py
 
 dev: env

@@ -177,7 +177,6 @@ from vidx_pipeline.providers.noaa_catalog import (  # noqa: E402
 )
 
 INVENTORY_DIR = "vidx_pipeline_tests/fixtures/real/noaa-idx"
-BUCKET_HOURS = 6
 COMMAND = ".venv/bin/python scripts/generate_noaa_catalog.py"
 
 Window = Literal["instant", "acc", "ave", "max", "min"]
@@ -196,6 +195,14 @@ class Product:
     ensemble_text: str | None = None  # the 7th field every line carries (the control's ENS=)
     ambiguous_start: WindowStart = None  # a 0-L window where the bucket also starts at 0
     legacy_required: bool = False
+    bucket_hours: int = 6  # statistical buckets reset every this many hours
+    zero_length_windows: bool = False  # f000 writes windowed fields as "0-0 day X fcst"
+
+    @property
+    def bucket_words(self) -> str:
+        if self.bucket_hours == 1:
+            return "over the hourly bucket"
+        return f"over the {self.bucket_hours}-hourly bucket"
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -234,6 +241,20 @@ PRODUCTS: dict[str, Product] = {
         output="vidx_pipeline/datasets/noaa_gefs_catalog.py",
         ensemble_text="ENS=low-res ctl",
         ambiguous_start="reset",
+    ),
+    "hrrr": Product(
+        name="hrrr",
+        title="NOAA HRRR 3 km CONUS surface fields (``wrfsfcfFF.grib2``)",
+        prefix="HRRR",
+        inventories={
+            "wrfsfc": {
+                24: f"{INVENTORY_DIR}/hrrr.t00z.wrfsfcf24.grib2.idx",
+                0: f"{INVENTORY_DIR}/hrrr.t00z.wrfsfcf00.grib2.idx",
+            }
+        },
+        output="vidx_pipeline/datasets/noaa_hrrr_catalog.py",
+        bucket_hours=1,
+        zero_length_windows=True,
     ),
 }
 
@@ -316,9 +337,11 @@ PREFERRED_BASES: dict[str, str] = {
 """Bases where ecCodes' name would read badly or clash with the legacy names' style (``u-component
 of wind``, ``Land cover (0 = sea, 1 = land)``, ``Vertical velocity (pressure)``, ...)."""
 
-GRIBBERISH_SPELLINGS: dict[str, str] = {"CLMR": "CLWMR"}
-"""wgrib2 abbreviations gribberish spells differently (NCEP writes CLMR for 0-1-22, cloud mixing
-ratio; gribberish 1.9 calls it CLWMR)."""
+GRIBBERISH_SPELLINGS: dict[str, str] = {"CLMR": "CLWMR", "VIL": "VERIL", "AOTK": "APTS"}
+"""wgrib2 abbreviations gribberish spells differently: NCEP writes CLMR for 0-1-22 (cloud mixing
+ratio; gribberish 1.9 calls it CLWMR), HRRR VIL for 0-15-3 (gribberish VERIL) and AOTK for
+0-20-102 (aerosol optical thickness; gribberish APTS). The provider's ``_DECODER_NAMES`` is the
+same table read the other way."""
 
 GRIBBERISH_UNNAMED: dict[str, tuple[int, int, int]] = {
     "ICIP": (0, 19, 20),
@@ -333,9 +356,26 @@ run fails if the scan starts finding one of them (drop it here then)."""
 
 NCEP_LOCAL_SUPPLEMENT: dict[tuple[int, int, int], tuple[str, str]] = {
     (0, 1, 200): ("Potential evaporation rate", "W m-2"),
+    (0, 16, 201): ("Radar-derived vertically integrated liquid", "kg m-2"),
+    # HRRR's NCEP local parameters (NCEP GRIB2 table 4.2, as wgrib2 names them):
+    (0, 1, 227): ("Frozen rain", "kg m-2"),
+    (0, 1, 242): ("Relative humidity with respect to precipitable water", "%"),
+    (0, 2, 220): ("Hourly maximum of upward vertical velocity", "m s-1"),
+    (0, 2, 221): ("Hourly maximum of downward vertical velocity", "m s-1"),
+    (0, 2, 222): ("U-component of hourly maximum 10 m wind speed", "m s-1"),
+    (0, 2, 223): ("V-component of hourly maximum 10 m wind speed", "m s-1"),
+    (0, 7, 199): ("Hourly maximum of updraft helicity", "m2 s-2"),
+    (0, 7, 200): ("Hourly minimum of updraft helicity", "m2 s-2"),
+    (0, 7, 204): ("Effective layer height", "m"),
+    (0, 7, 205): ("Enhanced stretching potential", "1"),
+    (0, 7, 206): ("Critical angle", "degree"),
+    (0, 16, 198): ("Hourly maximum of simulated reflectivity", "dB"),
+    (2, 0, 231): ("Seasonal minimum green vegetation fraction", "%"),
+    (2, 0, 232): ("Seasonal maximum green vegetation fraction", "%"),
 }
-"""NCEP local parameters ecCodes has neither a concept nor a table entry for: (name, CF units)
-from NCEP's GRIB2 table 4.2-0-1."""
+"""Parameters ecCodes has neither a concept nor a table entry for: (name, CF units) from NCEP's
+GRIB2 table 4.2 (0-1-200) and, for 0-16-201, which wgrib2 cannot name either
+(HRRR writes it just before VIL), HRRR's post-processor field list (``RADARVIL``)."""
 
 NAMED_SURFACES: dict[str, int] = {
     "surface": 1,
@@ -353,6 +393,11 @@ NAMED_SURFACES: dict[str, int] = {
     "low cloud layer": 214,
     "cloud ceiling": 215,
     "planetary boundary layer": 220,
+    "cloud base": 2,
+    "cloud top": 3,
+    "level of adiabatic condensation from sfc": 5,
+    "level of free convection": 14,
+    "equilibrium level": 247,
     "middle cloud bottom level": 222,
     "middle cloud top level": 223,
     "middle cloud layer": 224,
@@ -373,7 +418,6 @@ WINDOW_WORDS: dict[str, str] = {
     "max": "maximum",
     "min": "minimum",
 }
-START_WORDS: dict[str, str] = {"reset": "over the 6-hourly bucket", "init": "since initialisation"}
 DIMENSIONLESS_UNITS = {"~", "-", "1", "Numeric", "Proportion", "Fraction", "(0 - 1)", "0-1"}
 ECCODES_STATISTICS = {"ave": 0, "acc": 1, "max": 2, "min": 3}
 
@@ -526,6 +570,16 @@ _SINGLE_LEVEL_SURFACES: tuple[
 ] = (
     (re.compile(rf"({_NUMBER}) m above ground"), lambda m: [(103, Decimal(m[1]))]),
     (re.compile(rf"({_NUMBER}) m above mean sea level"), lambda m: [(102, Decimal(m[1]))]),
+    (re.compile(rf"({_NUMBER}) m underground"), lambda m: [(106, Decimal(m[1]))]),
+    (re.compile(rf"({_NUMBER}) K level"), lambda m: [(20, Decimal(m[1]))]),
+    (
+        re.compile(rf"({_NUMBER}) K level - ({_NUMBER}) K level"),
+        lambda m: [(20, Decimal(m[1])), (20, Decimal(m[2]))],
+    ),
+    (
+        re.compile(rf"({_NUMBER})-({_NUMBER}) mb"),
+        lambda m: [(100, _hpa_to_pa(Decimal(m[1]))), (100, _hpa_to_pa(Decimal(m[2])))],
+    ),
     (
         re.compile(rf"({_NUMBER})-({_NUMBER}) m below ground"),
         lambda m: [(106, Decimal(m[1])), (106, Decimal(m[2]))],
@@ -593,42 +647,55 @@ def read_inventories(product: Product) -> Inventories:
     }
 
 
-def bucket_start(lead: int) -> int:
-    return (lead - 1) // BUCKET_HOURS * BUCKET_HOURS
+def bucket_start(lead: int, hours: int) -> int:
+    return (lead - 1) // hours * hours
+
+
+_STATISTICAL = re.compile(r"(\d+)-(\d+) (hour|day) (acc|ave|max|min) fcst")
 
 
 def window_kind(product: Product, lead: int, text: str) -> tuple[Window, WindowStart]:
-    """(window, window start) of a window text at ``lead``."""
+    """(window, window start) of a window text at ``lead``. A zero-length window at lead 0
+    (``0-0 day max fcst``) has start None: its family is the one of that statistic found at
+    forecast leads (:func:`collect_families`)."""
+    m = _STATISTICAL.fullmatch(text)
+    unit = 24 if m and m[3] == "day" else 1
     if lead == 0:
         if text == "anl":
             return "instant", None
+        if m and product.zero_length_windows and int(m[1]) == int(m[2]) == 0:
+            return m[4], None  # type: ignore[return-value]
         raise CatalogError(f"f000 window {text!r} is not 'anl'")
     if text == f"{lead} hour fcst":
         return "instant", None
-    m = re.fullmatch(r"(\d+)-(\d+) hour (acc|ave|max|min) fcst", text)
-    if m and int(m[2]) == lead:
-        statistic: Window = m[3]  # type: ignore[assignment]
-        if int(m[1]) == 0 == bucket_start(lead):
+    if m and int(m[2]) * unit == lead:
+        statistic: Window = m[4]  # type: ignore[assignment]
+        first = int(m[1]) * unit
+        bucket = bucket_start(lead, product.bucket_hours)
+        if first == 0 == bucket:
             if product.ambiguous_start is None:
                 raise CatalogError(
                     f"window {text!r} at lead {lead} is both the bucket and since init, and "
                     f"{product.name} says nothing about which"
                 )
             return statistic, product.ambiguous_start
-        if int(m[1]) == 0:
+        if first == 0:
             return statistic, "init"
-        if int(m[1]) == bucket_start(lead):
+        if first == bucket:
             return statistic, "reset"
     raise CatalogError(f"window {text!r} at lead {lead} is neither instant, bucket nor since init")
 
 
-def window_text(window: Window, start: WindowStart, lead: int) -> str | None:
-    """The window text wgrib2 writes for a family at ``lead`` (None: not written)."""
+def window_text(product: Product, window: Window, start: WindowStart, lead: int) -> str | None:
+    """The window text wgrib2 writes for a family at ``lead`` (None: not written); in days
+    when both ends are whole days."""
     if window == "instant":
         return "anl" if lead == 0 else f"{lead} hour fcst"
     if lead == 0:
-        return None
-    first = 0 if start == "init" else bucket_start(lead)
+        return f"0-0 day {window} fcst" if product.zero_length_windows else None
+    first = 0 if start == "init" else bucket_start(lead, product.bucket_hours)
+    if first % 24 == 0 and lead % 24 == 0:
+        return f"{first // 24}-{lead // 24} day {window} fcst"
     return f"{first}-{lead} hour {window} fcst"
 
 
@@ -684,6 +751,12 @@ def collect_families(product: Product, inventories: Inventories) -> list[RawFami
             found = dimension_of(line.level)
             dimension, text = found if found else (None, line.level)
             template = dimension.template if dimension else line.level
+            if window != "instant" and start is None:  # a zero-length window at lead 0
+                starts: tuple[WindowStart, ...] = ("init", "reset")
+                owners = [s for s in starts if (line.element, template, window, s) in families]
+                if not owners:
+                    raise CatalogError(f"{line}: no forecast-lead family of that statistic")
+                start = owners[0]  # a running total's empty window, else the bucket's
             raw = families.setdefault(
                 (line.element, template, window, start),
                 RawFamily(line.element, template, dimension, window, start),
@@ -728,6 +801,7 @@ class Eccodes:
         window: Window = "instant",
         start: WindowStart = None,
         lead: int = 0,
+        bucket_hours: int = 6,
     ) -> int:
         handle = eccodes.codes_clone(self.base)
         if window != "instant":
@@ -743,7 +817,7 @@ class Eccodes:
                 eccodes.codes_set(handle, f"scaleFactorOf{which}FixedSurface", factor)
                 eccodes.codes_set(handle, f"scaledValueOf{which}FixedSurface", scaled)
         if window != "instant":
-            first = 0 if start == "init" else bucket_start(lead)
+            first = 0 if start == "init" else bucket_start(lead, bucket_hours)
             eccodes.codes_set(handle, "typeOfStatisticalProcessing", ECCODES_STATISTICS[window])
             eccodes.codes_set(handle, "indicatorOfUnitOfTimeRange", 1)
             eccodes.codes_set(handle, "indicatorOfUnitForTimeRange", 1)
@@ -762,8 +836,9 @@ class Eccodes:
         window: Window = "instant",
         start: WindowStart = None,
         lead: int = 0,
+        bucket_hours: int = 6,
     ) -> dict[str, str]:
-        handle = self.message(triple, surfaces, window, start, lead)
+        handle = self.message(triple, surfaces, window, start, lead, bucket_hours)
         try:
             return self.describe(handle)
         finally:
@@ -836,6 +911,12 @@ def fmt_triple(triple: Triple) -> str:
     return "-".join(map(str, triple))
 
 
+_EXPLICIT_PARAMETER = re.compile(
+    r"var discipline=(\d+) center=\d+ local_table=\d+ parmcat=(\d+) parm=(\d+)"
+)
+"""What wgrib2 writes for a parameter it has no abbreviation for (HRRR's 0-16-201)."""
+
+
 def resolve_parameters(
     elements: Iterable[str], ecc: Eccodes
 ) -> tuple[dict[str, Triple], list[str]]:
@@ -845,6 +926,10 @@ def resolve_parameters(
     notes: list[str] = []
     unresolved: list[str] = []
     for element in elements:
+        if explicit := _EXPLICIT_PARAMETER.fullmatch(element):
+            resolved[element] = (int(explicit[1]), int(explicit[2]), int(explicit[3]))
+            notes.append(f"{element}: {fmt_triple(resolved[element])} (wgrib2 spells it out)")
+            continue
         spelled = GRIBBERISH_SPELLINGS.get(element, element)
         candidates = scan.get(normalise(spelled), [])
         if candidates and element in GRIBBERISH_UNNAMED:
@@ -911,13 +996,22 @@ class Metadata:
     standard_name: str | None
 
 
-def family_metadata(raw: RawFamily, triple: Triple, ecc: Eccodes, lead: int) -> Metadata:
+def family_metadata(
+    product: Product, raw: RawFamily, triple: Triple, ecc: Eccodes, lead: int
+) -> Metadata:
     """ecCodes' description of a message of this family at forecast ``lead`` (the same at each
     of its levels)."""
     answers = {
         tuple(
             sorted(
-                ecc.lookup(triple, grib_surfaces(level), raw.window, raw.window_start, lead).items()
+                ecc.lookup(
+                    triple,
+                    grib_surfaces(level),
+                    raw.window,
+                    raw.window_start,
+                    lead,
+                    product.bucket_hours,
+                ).items()
             )
         )
         for level in raw.level_texts()
@@ -941,7 +1035,10 @@ def family_metadata(raw: RawFamily, triple: Triple, ecc: Eccodes, lead: int) -> 
     name = name.removesuffix(" (deprecated)")
     if raw.window != "instant":
         name = re.sub(r"^Instantaneous (\w)", lambda m: m[1].upper(), name)
-        name = f"{name} ({WINDOW_WORDS[raw.window]} {START_WORDS[raw.window_start or 'reset']})"
+        start_words = (
+            product.bucket_words if raw.window_start == "reset" else "since initialisation"
+        )
+        name = f"{name} ({WINDOW_WORDS[raw.window]} {start_words})"
     cf_name = description["cfName"]
     return Metadata(
         short_name=short_name,
@@ -1026,9 +1123,9 @@ def assign_names(
         raise CatalogError(f"legacy families absent from the inventories: {missing}")
     legacy = {key: name for key, name in LEGACY_NAMES.items() if key in by_key}
     names = {by_key[key]: name for key, name in legacy.items()}
-    legacy_windowed = {
-        name for key, name in legacy.items() if key[2] != "instant"
-    }  # plain names a windowed legacy family holds
+    # Plain names a windowed legacy family holds, in GFS: never an instantaneous field's name in
+    # any product (HRRR's instantaneous PRATE is precipitation_rate_surface_instant).
+    legacy_windowed = {name for key, name in LEGACY_NAMES.items() if key[2] != "instant"}
     for index, raw in enumerate(families):
         if index in names:
             continue
@@ -1096,7 +1193,7 @@ def build_catalog(
     for index, raw in enumerate(families):
         triple = triples[raw.element]
         kinds = raw.kinds
-        metadata = family_metadata(raw, triple, ecc, product.forecast_lead(kinds[0]))
+        metadata = family_metadata(product, raw, triple, ecc, product.forecast_lead(kinds[0]))
         by_kind = {kind: raw.at(kind, product.forecast_lead(kind)) for kind in kinds}
         dimensional = raw.dimension is not None
         levels = tuple(sorted({t for texts in by_kind.values() for t in texts}, key=raw.sort_key))
@@ -1136,12 +1233,12 @@ def build_catalog(
 
 
 def rendered_lines(
-    catalog: Sequence[Wgrib2Family], kind: str, lead: int
+    product: Product, catalog: Sequence[Wgrib2Family], kind: str, lead: int
 ) -> Iterator[tuple[str, ...]]:
     """(family name, element, level, window) of every line the catalog says a file of ``kind``
     carries at ``lead``."""
     for family in catalog:
-        text = window_text(family.window, family.window_start, lead)
+        text = window_text(product, family.window, family.window_start, lead)
         if text is None or (lead == 0 and not family.at_lead_zero):
             continue
         if family.source_files and kind not in family.source_files:
@@ -1158,6 +1255,7 @@ def rendered_lines(
 
 
 def verify(
+    product: Product,
     catalog: Sequence[Wgrib2Family],
     dimensions: Sequence[LevelDimensionEntry],
     inventories: Inventories,
@@ -1175,7 +1273,7 @@ def verify(
         if repeated:
             raise CatalogError(f"{kind} f{lead:03d} repeats lines: {repeated}")
         claims: dict[tuple[str, ...], list[str]] = defaultdict(list)
-        for name, *line in rendered_lines(catalog, kind, lead):
+        for name, *line in rendered_lines(product, catalog, kind, lead):
             claims[tuple(line)].append(name)
         shared = {f: n for f, n in claims.items() if len(n) > 1}
         unclaimed = [f for f in written if f not in claims]
@@ -1269,7 +1367,7 @@ def generate(product: Product) -> tuple[str, str]:
     names = assign_names(product, families, bases)
     dimensions = build_dimensions(families)
     catalog = build_catalog(product, families, triples, names, ecc)
-    verify(catalog, dimensions, inventories)
+    verify(product, catalog, dimensions, inventories)
     with_dimension = Counter(f.level_dimension for f in catalog if f.level_dimension)
     summary = (
         f"{len(catalog)} families, {sum(with_dimension.values())} with a level dimension ("

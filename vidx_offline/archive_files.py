@@ -4,12 +4,17 @@ writer that puts a data object and then its index.
 Contract:
 
 - :class:`ArchiveConfig` holds what every product's config holds: init times normalised to UTC
-  (naive = UTC) on whole hours, unique, non-empty; unique leads >= 0; a global regular grid
-  ``(nlat, nlon)``; the seed of the synthetic values and the packing.
+  (naive = UTC) on whole hours, unique, non-empty; unique leads >= 0; a grid shape
+  ``(rows, points per row)``; the seed of the synthetic values and the packing. How the product
+  encodes comes from three hooks a product's config may override: :meth:`ArchiveConfig.
+  grid_definition` (default: the global regular lat/lon grid of that shape),
+  :meth:`ArchiveConfig.parameter` (default: every element's own code) and
+  :attr:`ArchiveConfig.generating_process` (default None: GFS's, or GEFS's for a member).
 - :func:`encode_messages` encodes one file's inventory lines, in order, with
   :func:`~vidx_offline.grib_encode.synthetic_field` values of (line, grid, init, lead, member,
-  seed) and the element's bitmap, checks every message's framing, and yields each with its
-  :class:`MessageInfo` (offsets count from 0, contiguous).
+  seed) and the element's bitmap on the config's grid, checks every message's framing, and
+  yields each with its :class:`MessageInfo` (offsets count from 0, contiguous).
+- :func:`collect_messages` holds one whole file in memory (data and layout).
 - :func:`index_text` is the wgrib2 inventory of a file's messages: one ``\\n``-terminated line
   each, numbered from 1, whose offset is the message's byte offset, optionally with a 7th
   field (GEFS ``ENS=...``).
@@ -24,6 +29,7 @@ import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import obstore
 from pydantic import field_validator
@@ -36,6 +42,7 @@ from vidx_offline.grib_encode import (
     field_bitmap,
     synthetic_field,
 )
+from vidx_offline.grids import GlobalLatLonGrid, GridDefinition
 from vidx_offline.inventory import InventoryLine
 from vidx_pipeline.spec import FrozenModel
 
@@ -86,10 +93,24 @@ class ArchiveConfig(FrozenModel):
             raise ValueError(f"lead_hours has duplicates: {values}")
         return values
 
+    generating_process: ClassVar[int | None] = None
+    """``generatingProcessIdentifier`` of every message (ON388 table A); None: GFS's 96, or
+    GEFS's 107 for an ensemble member."""
+
     @field_validator("grid")
     @classmethod
     def _grid(cls, value: tuple[int, int]) -> tuple[int, int]:
         return check_grid(value)
+
+    def grid_definition(self) -> GridDefinition:
+        """The grid every message is written on: the global regular lat/lon grid of shape
+        ``grid`` unless the product overrides this."""
+        return GlobalLatLonGrid(shape=self.grid)
+
+    def parameter(self, element: str) -> tuple[int, int, int] | None:
+        """The ``(discipline, category, number)`` the product writes for ``element`` where it
+        differs from the element's :data:`~vidx_offline.grib_encode.ELEMENTS` code, else None."""
+        return None
 
 
 def check_field_filter(
@@ -173,11 +194,12 @@ def encode_messages(
     """Encode one file's ``lines`` one at a time, in order, with their layout (see the module
     contract). ``member`` None is a deterministic model's file (GFS)."""
     init = as_utc(init)
+    grid = config.grid_definition()
     offset = 0
     for line in lines:
         values = synthetic_field(
             line.element,
-            config.grid,
+            grid,
             init,
             lead_hours,
             config.seed,
@@ -189,15 +211,29 @@ def encode_messages(
             line,
             init,
             lead_hours,
-            config.grid,
+            grid,
             values,
             packing=config.packing,
-            bitmap=field_bitmap(line.element, config.grid),
+            bitmap=field_bitmap(line.element, grid),
             member=member,
+            parameter=config.parameter(line.element),
+            generating_process=config.generating_process,
         )
         check_message(message, line, error)
         yield MessageInfo(line, offset, len(message)), message
         offset += len(message)
+
+
+def collect_messages(
+    messages: Iterable[tuple[MessageInfo, bytes]],
+) -> tuple[bytes, tuple[MessageInfo, ...]]:
+    """One whole file in memory: the concatenated messages and their layout, in order."""
+    infos: list[MessageInfo] = []
+    chunks: list[bytes] = []
+    for info, message in messages:
+        infos.append(info)
+        chunks.append(message)
+    return b"".join(chunks), tuple(infos)
 
 
 @dataclass(frozen=True)

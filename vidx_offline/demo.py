@@ -11,7 +11,9 @@
 5. write a PNG map of one field;
 6. the same for NOAA GEFS (``noaa-gefs-pds``, 0.5°, both file kinds of two members at two
    leads): materialize the partition, print the cube, and check every variable of one member
-   and lead against ecCodes.
+   and lead against ecCodes;
+7. and for NOAA HRRR (``noaa-hrrr-bdp-pds``, the 3 km Lambert conformal grid, f00 with its
+   zero-length windows and f01): every variable of f01 against ecCodes.
 
 Exits non-zero if any step or check fails.
 """
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 import icechunk
 import numpy as np
@@ -35,6 +38,7 @@ import xarray as xr
 
 from vidx_offline.gefs_archive import GefsArchiveConfig, write_gefs_archive
 from vidx_offline.gfs_archive import GfsArchiveConfig, MessageInfo, write_gfs_archive
+from vidx_offline.hrrr_archive import HrrrArchiveConfig, write_hrrr_archive
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.datasets import get_dataset
@@ -52,6 +56,8 @@ SAMPLE_LEAD = 7
 GEFS_MEMBERS = (0, 1)
 GEFS_LEAD_HOURS = (0, 3)
 GEFS_SAMPLE = (1, 3)  # (member, lead) whose every variable is checked against ecCodes
+HRRR_LEAD_HOURS = (0, 1)
+HRRR_SAMPLE_LEAD = 1
 
 
 def _say(message: str) -> None:
@@ -233,6 +239,7 @@ def main() -> int:
         _say(f"wrote {png}")
 
         gefs_refs = _demo_gefs(s3, env, failures)
+        hrrr_refs = _demo_hrrr(s3, env, failures)
 
     summary = {
         "ok": not failures,
@@ -240,6 +247,7 @@ def main() -> int:
         "partitions": len(INIT_TIMES),
         "refs": sum(refs.values()),
         "gefs_refs": gefs_refs,
+        "hrrr_refs": hrrr_refs,
         "bytes_on_disk": on_disk,
         "bytes_referenced": referenced_bytes,
         "seconds": round(time.perf_counter() - started, 1),
@@ -294,17 +302,7 @@ def _demo_gefs(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
     )
     checked = 0
     for file in (f for f in written if (f.member, f.lead_hours) == GEFS_SAMPLE):
-        for info in file.messages:
-            text = f"{info.line.element}:{info.line.level}:{info.line.window}"
-            variable, labels = _gefs_chunk(spec, file.kind, lead, text)
-            field = step[variable].sel(labels) if labels else step[variable]
-            message = bytes(
-                obstore.get_range(producer, file.data_key, start=info.offset, length=info.length)
-            )
-            expected = eccodes_decode(message)
-            if not np.allclose(field.values, expected, rtol=1e-6, atol=0, equal_nan=True):
-                failures.append(f"GEFS {variable} {labels} member {member} f{lead:03d} differs")
-            checked += 1
+        checked += _check_file(spec, step, producer, file, file.kind, failures)
     _say(
         f"GEFS: decoded {checked} chunks (member {member}, f{lead:03d}, both file kinds) through "
         f"Icechunk: equal to ecCodes: {not failures}"
@@ -312,17 +310,82 @@ def _demo_gefs(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
     return int(sum(len(f.messages) for f in written))
 
 
-def _gefs_chunk(
-    spec: DatasetSpec, kind: str, lead: int, text: str
-) -> tuple[str, dict[str, float | str]]:
-    """The variable and level labels the spec gives the message ``text`` of a ``kind`` file."""
+def _demo_hrrr(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
+    """Step 7: an HRRR partition (f00 and f01 at full resolution) through the same CLI;
+    returns its number of refs."""
+    spec = get_dataset("noaa-hrrr-forecast-48-hour")
+    bucket = spec.source.store.bucket
+    s3.create_bucket(bucket, public_read=True)
+    init = INIT_TIMES[0]
+    config = HrrrArchiveConfig(init_times=(init,), lead_hours=HRRR_LEAD_HOURS, grid=spec.grid.shape)
+    t0 = time.perf_counter()
+    producer = s3.store(bucket)
+    written = write_hrrr_archive(producer, config)
+    _say(
+        f"HRRR: wrote {len(written)} GRIB2 files ({sum(len(f.messages) for f in written)} "
+        f"messages) + .idx to s3://{bucket} in {time.perf_counter() - t0:.1f}s"
+    )
+    _materialize(init.strftime(PARTITION_FORMAT), env, spec)
+    _, ds = _open_dataset(spec, Path(env["VIDX_REPO_ROOT"]))
+    ds = ds.sel(init_time=[init.replace(tzinfo=None)])
+    _say(f"HRRR dims: {dict(ds.sizes)}; {len(ds.data_vars)} variables")
+    print(ds[["temperature_2m", "total_precipitation_surface", "wind_speed_10m_max"]])
+    step = ds.sel(
+        init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(HRRR_SAMPLE_LEAD, "h")
+    )
+    checked = 0
+    for file in (f for f in written if f.lead_hours == HRRR_SAMPLE_LEAD):
+        checked += _check_file(spec, step, producer, file, spec.source.files[0].name, failures)
+    _say(
+        f"HRRR: decoded {checked} chunks (f{HRRR_SAMPLE_LEAD:02d}) through Icechunk: equal to "
+        f"ecCodes: {not failures}"
+    )
+    return int(sum(len(f.messages) for f in written))
+
+
+class _WrittenFile(Protocol):
+    @property
+    def lead_hours(self) -> int: ...
+    @property
+    def data_key(self) -> str: ...
+    @property
+    def messages(self) -> tuple[MessageInfo, ...]: ...
+
+
+def _check_file(
+    spec: DatasetSpec,
+    step: xr.Dataset,
+    producer: obstore.store.ObjectStore,
+    file: _WrittenFile,
+    kind: str,
+    failures: list[str],
+) -> int:
+    """Every message the archive writer put in ``file``, read through the repository (``step``:
+    the dataset at the file's partition, lead and member) against ecCodes' decode of the bytes
+    the writer recorded; a message that reads differently is a failure. Returns the count.
+    Messages of one text are given to the spec's variables in file order, as the provider
+    does (HRRR f01's bucket and running total are both ``0-1 hour acc fcst``)."""
+    lead = file.lead_hours
+    places: dict[str, list[tuple[str, dict[str, float | str]]]] = {}
     for variable in spec.variables_in(kind):
         window = wgrib2_window_text(variable.window, lead)
-        for level_text, value in level_texts(spec, variable, lead, kind):
-            if f"{wgrib2_match(variable).element}:{level_text}:{window}" == text:
-                level = {variable.level_dimension: value} if variable.level_dimension else {}
-                return variable.name, level  # type: ignore[return-value]
-    raise SystemExit(f"GEFS message {text} of {kind} f{lead:03d} has no variable in the spec")
+        for level_text, value in level_texts(spec, variable, lead, kind) if window else []:
+            text = f"{wgrib2_match(variable).element}:{level_text}:{window}"
+            level = {variable.level_dimension: value} if variable.level_dimension else {}
+            places.setdefault(text, []).append((variable.name, level))  # type: ignore[arg-type]
+    for info in file.messages:
+        text = f"{info.line.element}:{info.line.level}:{info.line.window}"
+        if not places.get(text):
+            raise SystemExit(f"{spec.dataset_id}: {text} of {kind} f{lead:03d} has no variable")
+        name, labels = places[text].pop(0)
+        field = step[name].sel(labels) if labels else step[name]
+        message = bytes(
+            obstore.get_range(producer, file.data_key, start=info.offset, length=info.length)
+        )
+        expected = eccodes_decode(message)
+        if not np.allclose(field.values, expected, rtol=1e-6, atol=0, equal_nan=True):
+            failures.append(f"{spec.dataset_id} {name} {labels} {kind} f{lead:03d} differs")
+    return len(file.messages)
 
 
 if __name__ == "__main__":

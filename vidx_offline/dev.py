@@ -1,11 +1,12 @@
-"""``make dev``: Dagster's webserver and daemon on this code location, offline, sensor on.
+"""``make dev``: Dagster's webserver and daemon on this code location, offline, sensors on.
 
-Starts a loopback S3 API with the GFS and GEFS buckets, then ``dagster dev -w workspace.yaml``
-pointed at it (instance in ``.local/dagster-dev``, publication sensors on), then publishes there
-over time, at full resolution, the current GFS cycle's first leads and the current GEFS cycle's
-first leads of two members (both file kinds). Watch the sensors start operational runs and the
-runs commit file by file at http://127.0.0.1:3000; the repositories are in
-``.local/dagster-dev/icechunk``. Ctrl-C stops everything (the server and every run it started).
+Starts a loopback S3 API with the GFS, GEFS and HRRR buckets, then ``dagster dev -w
+workspace.yaml`` pointed at it (instance in ``.local/dagster-dev``, publication sensors on), then
+publishes there over time, at full resolution, the current GFS cycle's first leads, the current
+GEFS cycle's first leads of two members (both file kinds) and the current HRRR cycle's first
+leads. Watch the sensors start operational runs and the runs commit file by file at
+http://127.0.0.1:3000; the repositories are in ``.local/dagster-dev/icechunk``. Ctrl-C stops
+everything (the server and every run it started).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from vidx_offline.gefs_archive import GefsArchiveConfig, render_gefs_file
 from vidx_offline.gfs_archive import GfsArchiveConfig
+from vidx_offline.hrrr_archive import HrrrArchiveConfig, render_hrrr_file
 from vidx_offline.processes import kill_process_group, reset_signal_handlers
 from vidx_offline.publisher import CyclePublisher, render_cycle
 from vidx_offline.s3_server import running_s3_server
@@ -42,6 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=13, help="leads of the cycle to publish")
     parser.add_argument("--gefs-leads", type=int, default=3, help="GEFS leads to publish")
+    parser.add_argument("--hrrr-leads", type=int, default=2, help="HRRR leads to publish")
     parser.add_argument("--file-interval", type=float, default=5.0, help="seconds between files")
     args = parser.parse_args()
 
@@ -69,12 +72,24 @@ def main() -> int:
         for kind in gefs_config.kinds
     ]
     print(f"encoded {len(gefs_files)} GEFS files of cycle {gefs_cycle:%Y-%m-%d %Hz}", flush=True)
+    hrrr = get_dataset("noaa-hrrr-forecast-48-hour")
+    hrrr_cycle = hrrr.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
+    hrrr_config = HrrrArchiveConfig(
+        init_times=(hrrr_cycle,),
+        lead_hours=hrrr.lead_hours[: args.hrrr_leads],
+        grid=hrrr.grid.shape,
+    )
+    hrrr_files = [
+        render_hrrr_file(hrrr_config, hrrr_cycle, lead) for lead in hrrr_config.lead_hours
+    ]
+    print(f"encoded {len(hrrr_files)} HRRR files of cycle {hrrr_cycle:%Y-%m-%d %Hz}", flush=True)
 
     HOME.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
     with running_s3_server(HOME / "s3-server.log") as s3:
         s3.create_bucket(spec.source.store.bucket, public_read=True)
         s3.create_bucket(gefs.source.store.bucket, public_read=True)
+        s3.create_bucket(hrrr.source.store.bucket, public_read=True)
         env = {
             **os.environ,
             **s3.env(),
@@ -103,8 +118,15 @@ def main() -> int:
                 file_interval_seconds=args.file_interval / 4,
                 index_lag_seconds=1.0,
             ).start()
+            hrrr_publisher = CyclePublisher(
+                s3.store(hrrr.source.store.bucket),
+                hrrr_files,
+                file_interval_seconds=args.file_interval,
+                index_lag_seconds=1.0,
+            ).start()
             publisher.run()
             gefs_publisher.join()
+            hrrr_publisher.join()
             print("cycle published; Ctrl-C to stop", flush=True)
             server.wait()
         except KeyboardInterrupt:

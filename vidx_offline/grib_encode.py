@@ -1,16 +1,21 @@
-"""Real GRIB2 messages for wgrib2 inventory lines, encoded with ecCodes as NCEP writes GFS/GEFS.
+"""Real GRIB2 messages for wgrib2 inventory lines, encoded with ecCodes as NCEP writes GFS, GEFS
+and HRRR.
 
 Contract:
 
 - :func:`encode_message` returns one complete GRIB2 message (``GRIB`` ... ``7777``) for an
   :class:`~vidx_offline.inventory.InventoryLine` at ``init`` + ``lead_hours``:
-  centre ``kwbc`` (7), GFS generating process 96, a global regular_ll grid
-  (``nlat, nlon = grid``; first point 90°N 0°E, last point 90°S ``360 - 360/nlon``°E, scanning
-  north to south, west to east, so ``values[0, 0]`` is 90°N 0°E), the parameter from
-  :data:`ELEMENTS` (standard WMO / NCEP local codes), the fixed surfaces from the level text,
-  product definition template 4.0 (``anl``, ``N hour fcst``) or 4.8 (``A-B hour STAT fcst``,
-  ``0-N day STAT fcst``) and the requested packing (NCEP's complex packing with second-order
-  spatial differencing, template 5.3, by default).
+  centre ``kwbc`` (7), GFS generating process 96 unless another is given (HRRR: 83), the grid
+  (a :data:`Grid`: ``(nlat, nlon)`` is the global regular_ll grid, first point 90°N 0°E, last
+  point 90°S ``360 - 360/nlon``°E, scanning north to south, west to east, so ``values[0, 0]``
+  is 90°N 0°E; a :class:`~vidx_offline.grids.LambertConformalGrid` is written as template 3.30
+  the way NCEP writes HRRR), the parameter from :data:`ELEMENTS` (standard WMO / NCEP local
+  codes) unless another code is given, the fixed surfaces from the level text, product
+  definition template 4.0 (``anl``, ``N hour fcst``) or 4.8 (``A-B hour STAT fcst``,
+  ``0-N day STAT fcst``, and HRRR's zero-length ``0-0 day STAT fcst`` at lead 0) and the
+  requested packing (NCEP's complex packing with second-order spatial differencing, template
+  5.3, by default). Without a grid description, parameter or generating process the bytes
+  are exactly those the GFS/GEFS archives have always written.
 - With ``member`` (GEFS), the message is an individual ensemble forecast as NCEP writes GEFS:
   product definition template 4.1 (instant) or 4.11 (statistical, the ensemble 4.8),
   ``typeOfEnsembleForecast`` 1 (low-resolution control) for member 0 and 3 (positively
@@ -32,13 +37,15 @@ Contract:
   message of a line (rounded, NaN where missing).
 - Documented fallbacks, so any line of an inventory can be written: an element missing from
   :data:`ELEMENTS` is encoded with the generic parameter :data:`FALLBACK_ELEMENT` (discipline
-  0, category 191 "miscellaneous", number 255 "missing") and a level text not covered by
+  0, category 191 "miscellaneous", number 255 "missing"), except wgrib2's own text for a
+  parameter its table lacks (``var discipline=D center=7 local_table=1 parmcat=C parm=N``),
+  which is encoded as that parameter; a level text not covered by
   :func:`level_surfaces` with fixed-surface type 255 ("missing"); the inventory keeps the exact
   text in both cases. A window text that is not one of the forms above raises.
 - Encoding reuses one prepared ecCodes handle per (grid, packing, product template, bitmap,
-  surface types) and thread: cloning or creating a handle costs ~0.2 ms, far more than
-  encoding a tiny grid. Every key that varies between messages is set on every call; a handle
-  whose encode failed is dropped. :func:`clear_handle_cache` releases them.
+  surface types, generating process) and thread: cloning or creating a handle costs ~0.2 ms,
+  far more than encoding a tiny grid. Every key that varies between messages is set on every
+  call; a handle whose encode failed is dropped. :func:`clear_handle_cache` releases them.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ import re
 import threading
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -58,6 +65,7 @@ import eccodes
 import numpy as np
 
 from vidx_offline.gefs_inventory import GEFS_ENSEMBLE_SIZE, check_member
+from vidx_offline.grids import GlobalLatLonGrid, GridDefinition, LambertConformalGrid
 from vidx_offline.inventory import InventoryError, InventoryLine
 
 PackingType = Literal["grid_complex_spatial_differencing", "grid_complex", "grid_simple"]
@@ -231,9 +239,63 @@ ELEMENTS: Mapping[str, ElementInfo] = {
     "ICETK": _e((10, 2, 1), 2, 0.0, 5.0, "nonnegative"),
     "ICEG": _e((10, 2, 6), 10, -1e-6, 1e-6),
     "ICETMP": _e((10, 2, 8), 2, 240.0, 273.0),
+    # Elements only HRRR's wrfsfc files hold, with the codes HRRR's post-processor writes (UPP
+    # parm/postxconfig-NT-hrrr.txt: table_info "NCEP" is the NCEP local code of
+    # params_grib2_tbl_new, "?" the WMO code). Names are wgrib2's; ecCodes and gribberish were
+    # checked for each (vidx_offline_tests/test_hrrr_archive.py).
+    "RETOP": _e((0, 16, 3), 0, 0.0, 15000.0, "nonnegative"),  # WMO code, not NCEP's 16.197
+    "VIL": _e((0, 15, 3), 2, 0.0, 80.0, "nonnegative"),
+    "MAXUVV": _e((0, 2, 220), 2, 0.0, 50.0, "nonnegative"),
+    "MAXDVV": _e((0, 2, 221), 2, -50.0, 0.0, "nonpositive"),
+    "MSLMA": _e((0, 3, 198), -1, 95000.0, 105000.0),
+    "MAXREF": _e((0, 16, 198), 1, -20.0, 70.0),
+    "MXUPHL": _e((0, 7, 199), 1, 0.0, 300.0, "nonnegative"),
+    "MNUPHL": _e((0, 7, 200), 1, -150.0, 0.0, "nonpositive"),
+    "RELV": _e((0, 2, 12), 5, -0.005, 0.02),
+    "HAIL": _e((0, 1, 31), 4, 0.0, 0.1, "nonnegative"),
+    "TCOLG": _e((0, 1, 74), 2, 0.0, 50.0, "nonnegative"),
+    "LTNGSD": _e((0, 17, 0), 2, 0.0, 10.0, "nonnegative"),
+    "LTNG": _e((0, 17, 192), 2, 0.0, 10.0, "nonnegative"),
+    "ASNOW": _e((0, 1, 29), 4, 0.0, 0.05, "nonnegative"),
+    # HRRR writes MSTAV with table_info NCEP; of NCEP's two local MSTAV codes (2.0.194 and
+    # 2.3.204) UPP takes the first in params_grib2_tbl_new.
+    "MSTAV": _e((2, 0, 194), 1, 0.0, 100.0, "percent"),
+    "MASSDEN": _e((0, 20, 0), 11, 0.0, 1e-7, "nonnegative"),
+    "WIND": _e((0, 2, 1), 2, 0.0, 40.0, "nonnegative"),
+    "MAXUW": _e((0, 2, 222), 2, -40.0, 40.0),
+    "MAXVW": _e((0, 2, 223), 2, -40.0, 40.0),
+    "FROZR": _e((0, 1, 227), 2, 0.0, 2.0, "nonnegative"),
+    "FRZR": _e((0, 1, 225), 2, 0.0, 2.0, "nonnegative"),
+    "SSRUN": _e((1, 0, 6), 2, 0.0, 2.0, "nonnegative"),  # WMO code, not NCEP's 1.0.193
+    "BGRUN": _e((1, 0, 5), 2, 0.0, 1.0, "nonnegative"),  # WMO code, not NCEP's 1.0.192
+    "VEGMIN": _e((2, 0, 231), 1, 0.0, 100.0, "percent"),
+    "VEGMAX": _e((2, 0, 232), 1, 0.0, 100.0, "percent"),
+    "LAI": _e((0, 7, 198), 2, 0.0, 8.0, "nonnegative"),
+    "VGTYP": _e((2, 0, 198), 0, 1.0, 20.0, "integer"),
+    "AOTK": _e((0, 20, 102), 3, 0.0, 3.0, "nonnegative"),
+    "COLMD": _e((0, 20, 1), 9, 0.0, 1e-4, "nonnegative"),
+    "TCOLW": _e((0, 1, 69), 2, 0.0, 5.0, "nonnegative"),  # WMO code, not NCEP's 6.196
+    "TCOLI": _e((0, 1, 70), 2, 0.0, 5.0, "nonnegative"),  # WMO code, not NCEP's 6.197
+    "CFNSF": _e((0, 4, 199), 1, 0.0, 500.0, "nonnegative"),  # HRRR: fire radiative power
+    "VBDSF": _e((0, 4, 200), 1, 0.0, 1000.0, "nonnegative"),
+    "VDDSF": _e((0, 4, 201), 1, 0.0, 500.0, "nonnegative"),
+    "VUCSH": _e((0, 2, 15), 4, -0.05, 0.05),
+    "VVCSH": _e((0, 2, 16), 4, -0.05, 0.05),
+    "EFHL": _e((0, 7, 204), 1, -200.0, 600.0),
+    "CANGLE": _e((0, 7, 206), 1, 0.0, 180.0),
+    "LAYTH": _e((0, 3, 205), 0, 0.0, 3000.0, "nonnegative"),
+    "ESP": _e((0, 7, 205), 2, 0.0, 10.0, "nonnegative"),
+    "RHPW": _e((0, 1, 242), 1, 0.0, 100.0, "percent"),
+    "SBT113": _e((3, 192, 7), 2, 180.0, 320.0),
+    "SBT114": _e((3, 192, 8), 2, 180.0, 320.0),
+    "SBT123": _e((3, 192, 1), 2, 180.0, 320.0),
+    "SBT124": _e((3, 192, 2), 2, 180.0, 320.0),
 }
-"""Every ELEMENT of the GFS 0.25° f000/f007 and GEFS 0.5° pgrb2a/pgrb2b inventories
-(cross-checked against ecCodes' and gribberish's parameter tables)."""
+"""Every ELEMENT of the GFS 0.25° f000/f007, GEFS 0.5° pgrb2a/pgrb2b and HRRR wrfsfc f00/f24
+inventories (cross-checked against ecCodes' and gribberish's parameter tables). An element
+several models write carries the GFS/GEFS code; where HRRR's post-processor writes another code
+for the same wgrib2 name (e.g. CRAIN: GFS NCEP-local 0.1.192, HRRR WMO 0.1.33), the HRRR archive
+passes its own code to :func:`encode_message` (``parameter``)."""
 
 FALLBACK_ELEMENT = ElementInfo(0, 191, 255, 2, 0.0, 100.0, "smooth")
 """Generic parameter for an ELEMENT not in :data:`ELEMENTS`: discipline 0, category 191
@@ -241,9 +303,38 @@ FALLBACK_ELEMENT = ElementInfo(0, 191, 255, 2, 0.0, 100.0, "smooth")
 line keeps the element's text, which is what index-based matching reads."""
 
 
+# wgrib2's ELEMENT text for an NCEP local parameter missing from its table, e.g. HRRR's
+# RADARVIL: "var discipline=0 center=7 local_table=1 parmcat=16 parm=201".
+_WGRIB2_LOCAL_VARIABLE = re.compile(
+    r"var discipline=(?P<discipline>\d+) center=(?P<centre>\d+) "
+    r"local_table=(?P<local_table>\d+) parmcat=(?P<category>\d+) parm=(?P<number>\d+)"
+)
+
+
+@cache
 def element_info(element: str) -> ElementInfo:
-    """The encoding of ``element``; :data:`FALLBACK_ELEMENT` if it is not in :data:`ELEMENTS`."""
-    return ELEMENTS.get(element, FALLBACK_ELEMENT)
+    """The encoding of ``element``: its :data:`ELEMENTS` entry; for wgrib2's text of a parameter
+    its table lacks (``var discipline=D center=7 local_table=1 parmcat=C parm=N``) the parameter
+    ``(D, C, N)`` with :data:`FALLBACK_ELEMENT`'s synthetic values; else
+    :data:`FALLBACK_ELEMENT`. Raises :class:`GribEncodeError` for such a text naming another
+    centre or local table than the encoder writes (centre 7, local table 1)."""
+    info = ELEMENTS.get(element)
+    if info is not None:
+        return info
+    variable = _WGRIB2_LOCAL_VARIABLE.fullmatch(element)
+    if variable is None:
+        return FALLBACK_ELEMENT
+    if (int(variable["centre"]), int(variable["local_table"])) != (NCEP_CENTRE, 1):
+        raise GribEncodeError(
+            f"element {element!r} names centre {variable['centre']} local table "
+            f"{variable['local_table']}; the encoder writes centre {NCEP_CENTRE} local table 1"
+        )
+    return replace(
+        FALLBACK_ELEMENT,
+        discipline=int(variable["discipline"]),
+        category=int(variable["category"]),
+        number=int(variable["number"]),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,8 +357,13 @@ class FixedSurfaces:
 
 _NAMED_LEVELS: Mapping[str, int] = {
     "surface": 1,
+    "cloud base": 2,
+    "cloud top": 3,
     "cloud ceiling": 215,
     "0C isotherm": 4,
+    "level of adiabatic condensation from sfc": 5,
+    "level of free convection": 14,
+    "equilibrium level": 247,
     "max wind": 6,
     "tropopause": 7,
     "top of atmosphere": 8,
@@ -295,6 +391,10 @@ _NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 # (pattern, surface type, multiplier to SI): one or two numbers.
 _LEVEL_PATTERNS: tuple[tuple[re.Pattern[str], int, int], ...] = (
     (re.compile(rf"(?P<a>{_NUMBER}) mb"), 100, 100),
+    (re.compile(rf"(?P<a>{_NUMBER})-(?P<b>{_NUMBER}) mb"), 100, 100),
+    (re.compile(rf"(?P<a>{_NUMBER}) K level"), 20, 1),
+    (re.compile(rf"(?P<a>{_NUMBER}) K level - (?P<b>{_NUMBER}) K level"), 20, 1),
+    (re.compile(rf"(?P<a>{_NUMBER}) m underground"), 106, 1),
     (re.compile(rf"(?P<a>{_NUMBER}) m above ground"), 103, 1),
     (re.compile(rf"(?P<a>{_NUMBER})-(?P<b>{_NUMBER}) m above ground"), 103, 1),
     (re.compile(rf"(?P<a>{_NUMBER}) m above mean sea level"), 102, 1),
@@ -336,7 +436,10 @@ def level_surfaces(level: str) -> FixedSurfaces:
     ``entire atmosphere (considered as a single layer)`` 200, low/middle/high cloud layer
     214/224/234, ``top of atmosphere`` 8, ``A-B m below ground`` 106/106 (metres), ``N mb`` 100
     (N*100 Pa), plus every other level of the GFS and GEFS inventories (102, 104, 105, 107, 108,
-    109, 4, 6, 7, 204, 211-244, 215, 220).
+    109, 4, 6, 7, 204, 211-244, 215, 220) and of HRRR's: ``A-B mb`` 100/100, ``N K level`` 20
+    (isothermal, kelvin), ``A K level - B K level`` 20/20, ``N m underground`` 106, cloud base 2,
+    cloud top 3, ``level of adiabatic condensation from sfc`` 5, ``level of free convection`` 14,
+    ``equilibrium level`` 247.
     """
     named = _NAMED_LEVELS.get(level)
     if named is not None:
@@ -383,7 +486,9 @@ class WindowTiming:
 def window_timing(window: str) -> WindowTiming:
     """Parse ``anl``, ``N hour fcst``, ``A-B hour STAT fcst`` or ``A-B day STAT fcst``.
 
-    Raises :class:`GribEncodeError` for anything else (including an unknown STAT or B <= A).
+    A statistical window needs B > A, except the zero-length ``0-0`` window HRRR writes at lead
+    0 for its statistics (``0-0 day max fcst``). Raises :class:`GribEncodeError` for anything
+    else (including an unknown STAT or any other B <= A).
     """
     if window == "anl":
         return WindowTiming(None, 0, 0)
@@ -397,12 +502,13 @@ def window_timing(window: str) -> WindowTiming:
             continue
         statistic = STATISTICAL_PROCESSING.get(match["stat"])
         start, end = int(match["start"]) * unit, int(match["end"]) * unit
-        if statistic is None or end <= start:
+        if statistic is None or not (end > start or start == end == 0):
             break
         return WindowTiming(statistic, start, end)
     raise GribEncodeError(
         f"window {window!r} is not 'anl', 'N hour fcst', 'A-B hour STAT fcst' or "
-        f"'A-B day STAT fcst' with STAT in {tuple(STATISTICAL_PROCESSING)} and B > A"
+        f"'A-B day STAT fcst' with STAT in {tuple(STATISTICAL_PROCESSING)} and B > A "
+        "(or A = B = 0)"
     )
 
 
@@ -410,8 +516,14 @@ def window_timing(window: str) -> WindowTiming:
 # Grid, masks and synthetic values
 
 
+Grid = tuple[int, int] | GridDefinition
+"""A grid argument: a :class:`~vidx_offline.grids.GridDefinition`, or ``(nlat, nlon)`` for the
+global regular lat/lon grid :class:`~vidx_offline.grids.GlobalLatLonGrid` (GFS, GEFS)."""
+
+
 def check_grid(grid: tuple[int, int]) -> tuple[int, int]:
-    """Validate ``(nlat, nlon)``: two ints >= 2 (a global grid needs both poles and 2 columns)."""
+    """Validate a grid shape ``(rows, points per row)``, e.g. ``(nlat, nlon)``: two ints >= 2
+    (a global grid needs both poles and 2 columns)."""
     if (
         not isinstance(grid, tuple | list)
         or len(grid) != 2
@@ -421,48 +533,56 @@ def check_grid(grid: tuple[int, int]) -> tuple[int, int]:
     return int(grid[0]), int(grid[1])
 
 
+def grid_definition(grid: Grid) -> GridDefinition:
+    """``grid`` itself if it is a grid description, else the global regular lat/lon grid of
+    shape ``grid`` (validated by :func:`check_grid`)."""
+    if isinstance(grid, GlobalLatLonGrid | LambertConformalGrid):
+        return grid
+    return GlobalLatLonGrid(shape=check_grid(grid))
+
+
 def grid_latitudes(grid: tuple[int, int]) -> np.ndarray:
-    """Row latitudes, 90 to -90 (degrees north)."""
-    nlat, _ = check_grid(grid)
-    return np.linspace(90.0, -90.0, nlat)
+    """Row latitudes of the global regular grid ``(nlat, nlon)``, 90 to -90 (degrees north)."""
+    return GlobalLatLonGrid(shape=check_grid(grid)).latitudes()
 
 
 def grid_longitudes(grid: tuple[int, int]) -> np.ndarray:
-    """Column longitudes, 0 to ``360 - 360/nlon`` (degrees east)."""
-    _, nlon = check_grid(grid)
-    return np.arange(nlon) * (360.0 / nlon)
+    """Column longitudes of the global regular grid ``(nlat, nlon)``, 0 to ``360 - 360/nlon``
+    (degrees east)."""
+    return GlobalLatLonGrid(shape=check_grid(grid)).longitudes()
 
 
 @cache
-def _radians(nlat: int, nlon: int) -> tuple[np.ndarray, np.ndarray]:
-    lat = np.radians(grid_latitudes((nlat, nlon)))
-    lon = np.radians(grid_longitudes((nlat, nlon)))
+def _radians(grid: GridDefinition) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude in radians, broadcastable to the grid's shape."""
+    latitude, longitude = grid.coordinates()
+    lat = np.radians(latitude)
+    lon = np.radians(longitude)
     lat.setflags(write=False)
     lon.setflags(write=False)
     return lat, lon
 
 
 @cache
-def _land_mask(nlat: int, nlon: int) -> np.ndarray:
-    lat, lon = _radians(nlat, nlon)
-    continents = (
-        0.6 * np.outer(np.cos(lat), np.sin(2.0 * lon + 0.5))
-        + 0.5 * np.cos(3.0 * lat + 0.3)[:, None]
-    )
-    mask = (continents > 0.25) | (lat[:, None] < math.radians(-70.0))
+def _land_mask(grid: GridDefinition) -> np.ndarray:
+    lat, lon = _radians(grid)
+    # Parenthesised as np.outer was, so global grids keep their exact mask.
+    continents = 0.6 * (np.cos(lat) * np.sin(2.0 * lon + 0.5)) + 0.5 * np.cos(3.0 * lat + 0.3)
+    mask = (continents > 0.25) | (lat < math.radians(-70.0))
     if mask.all() or not mask.any():
         mask[0, 0] = not mask[0, 0]
     mask.setflags(write=False)
     return mask
 
 
-def land_mask(grid: tuple[int, int]) -> np.ndarray:
-    """Deterministic land/sea mask of the grid (True = land). Smooth "continents" plus
-    Antarctica; always holds at least one land and one sea point. Read-only array."""
-    return _land_mask(*check_grid(grid))
+def land_mask(grid: Grid) -> np.ndarray:
+    """Deterministic land/sea mask of the grid (True = land), a function of each point's
+    latitude and longitude: smooth "continents" plus Antarctica; always holds at least one land
+    and one sea point. Read-only array of the grid's shape."""
+    return _land_mask(grid_definition(grid))
 
 
-def field_bitmap(element: str, grid: tuple[int, int]) -> np.ndarray | None:
+def field_bitmap(element: str, grid: Grid) -> np.ndarray | None:
     """The bitmap (True = present) the archive writes for ``element``, or None (no bitmap):
     land points for SOILW, TSOIL, WEASD; sea points for ICEC (as NCEP masks them)."""
     mask = element_info(element).mask
@@ -490,7 +610,7 @@ def _range_for(element: str, level: str, info: ElementInfo) -> tuple[float, floa
 
 def synthetic_field(
     element: str,
-    grid: tuple[int, int],
+    grid: Grid,
     init: datetime,
     lead_hours: int,
     seed: int,
@@ -499,9 +619,11 @@ def synthetic_field(
     window: str = "",
     member: int | None = None,
 ) -> np.ndarray:
-    """Deterministic, smooth, plausible values of ``element`` (float64, shape ``grid``).
+    """Deterministic, smooth, plausible values of ``element`` (float64, the grid's shape).
 
-    The pattern is a few low-order harmonics whose phases depend on element, level, window,
+    The pattern is a few low-order harmonics of each point's latitude and longitude (on any
+    grid, :meth:`~vidx_offline.grids.GlobalLatLonGrid.coordinates`; a Lambert grid's points are
+    used where they lie on the globe) whose phases depend on element, level, window,
     seed and ensemble ``member`` (None for a deterministic model such as GFS), drifting with the
     valid time and the lead, so every (init, lead, member) chunk differs and so do lines of one
     file that differ by level or window (identical lines get identical values).
@@ -514,21 +636,22 @@ def synthetic_field(
     Values are not rounded and not masked; see :func:`synthetic_message_values`.
     """
     info = element_info(element)
-    nlat, nlon = check_grid(grid)
+    definition = grid_definition(grid)
     if info.kind == "land":
-        return land_mask((nlat, nlon)).astype(np.float64)
+        return land_mask(definition).astype(np.float64)
     init_utc = init.replace(tzinfo=UTC) if init.tzinfo is None else init.astimezone(UTC)
     valid_hours = (init_utc - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(hours=1) + lead_hours
     drift = 2.0 * math.pi * valid_hours / 240.0 + 0.37 * lead_hours
     # A member is one more phase input; None keeps the deterministic (GFS) values unchanged.
     member_input = () if member is None else (member,)
     p1, p2, p3, p4 = _phases(element, level, window, seed, *member_input)
-    lat, lon = _radians(nlat, nlon)
+    lat, lon = _radians(definition)
+    # Products parenthesised as np.outer computed them, so global grids keep their exact values.
     pattern = (
         0.5
-        + 0.25 * np.outer(np.cos(lat), np.sin(2.0 * lon + p1 + drift))
-        + (0.15 * np.cos(2.0 * lat + p2 + 0.5 * drift))[:, None]
-        + 0.1 * np.outer(np.cos(lat + p4), np.sin(3.0 * lon + p3 - drift))
+        + 0.25 * (np.cos(lat) * np.sin(2.0 * lon + p1 + drift))
+        + 0.15 * np.cos(2.0 * lat + p2 + 0.5 * drift)
+        + 0.1 * (np.cos(lat + p4) * np.sin(3.0 * lon + p3 - drift))
     )
     spread = float(pattern.max() - pattern.min())
     # Stretch to exactly [0, 1] on this grid, so every field spans its range (and zero-clipped
@@ -557,7 +680,7 @@ def synthetic_field(
 
 def synthetic_message_values(
     line: InventoryLine,
-    grid: tuple[int, int],
+    grid: Grid,
     init: datetime,
     lead_hours: int,
     seed: int,
@@ -591,12 +714,12 @@ def synthetic_message_values(
 # Encoding
 
 
-# nlat, nlon, packing, product definition template (0, 8, 1 or 11), bitmap, first and second
-# fixed-surface types. The surface types are part of the key because setting
-# typeOf{First,Second}FixedSurface on an existing handle makes every later set on that handle
-# slower (ecCodes 2.50: 1000 alternating sets take 0.1 s, the next 1000 0.25 s, then 0.4 s,
-# ...), so each handle sets them exactly once.
-_HandleKey = tuple[int, int, str, int, bool, int, int]
+# Grid, packing, product definition template (0, 8, 1 or 11), bitmap, first and second
+# fixed-surface types, generating process. The surface types are part of the key because
+# setting typeOf{First,Second}FixedSurface on an existing handle makes every later set on that
+# handle slower (ecCodes 2.50: 1000 alternating sets take 0.1 s, the next 1000 0.25 s, then
+# 0.4 s, ...), so each handle sets them exactly once.
+_HandleKey = tuple[GridDefinition, str, int, bool, int, int, int]
 
 # Product definition templates by (statistical, ensemble): 4.0, 4.8, 4.1, 4.11.
 _TEMPLATES: Mapping[tuple[bool, bool], int] = {
@@ -656,8 +779,61 @@ def _set_longs(handle: Any, items: tuple[tuple[str, int], ...]) -> None:
         eccodes.codes_set_long(handle, name, value)
 
 
+def _set_regular_ll(handle: Any, grid: GlobalLatLonGrid) -> None:
+    nlat, nlon = grid.shape
+    _set_longs(handle, (("shapeOfTheEarth", 6), ("Ni", nlon), ("Nj", nlat)))
+    for name, degrees in (
+        ("latitudeOfFirstGridPointInDegrees", 90.0),
+        ("longitudeOfFirstGridPointInDegrees", 0.0),
+        ("latitudeOfLastGridPointInDegrees", -90.0),
+        ("longitudeOfLastGridPointInDegrees", 360.0 - 360.0 / nlon),
+        ("iDirectionIncrementInDegrees", 360.0 / nlon),
+        ("jDirectionIncrementInDegrees", 180.0 / (nlat - 1)),
+    ):
+        eccodes.codes_set_double(handle, name, degrees)
+
+
+def _lambert_keys(grid: LambertConformalGrid) -> tuple[tuple[str, int], ...]:
+    """Template 3.30 keys as NCEP writes HRRR: section 3 of a full-size HRRR grid is byte for
+    byte that of a real HRRR message (earth-shape scale factors and values 0, not missing;
+    u/v relative to the grid; southern pole 0/0)."""
+    ny, nx = grid.shape
+    return (
+        ("shapeOfTheEarth", 6),
+        ("scaleFactorOfRadiusOfSphericalEarth", 0),
+        ("scaledValueOfRadiusOfSphericalEarth", 0),
+        ("scaleFactorOfEarthMajorAxis", 0),
+        ("scaledValueOfEarthMajorAxis", 0),
+        ("scaleFactorOfEarthMinorAxis", 0),
+        ("scaledValueOfEarthMinorAxis", 0),
+        ("Nx", nx),
+        ("Ny", ny),
+        ("latitudeOfFirstGridPoint", grid.la1),
+        ("longitudeOfFirstGridPoint", grid.lo1),
+        ("resolutionAndComponentFlags", 8),
+        ("LaD", grid.lad),
+        ("LoV", grid.lov),
+        ("Dx", grid.dx),
+        ("Dy", grid.dy),
+        ("projectionCentreFlag", 0),
+        ("scanningMode", 64),
+        ("Latin1", grid.latin1),
+        ("Latin2", grid.latin2),
+        ("latitudeOfSouthernPole", 0),
+        ("longitudeOfSouthernPole", 0),
+    )
+
+
+def _set_grid(handle: Any, grid: GridDefinition) -> None:
+    if isinstance(grid, GlobalLatLonGrid):
+        _set_regular_ll(handle, grid)
+    else:
+        eccodes.codes_set_long(handle, "gridDefinitionTemplateNumber", 30)
+        _set_longs(handle, _lambert_keys(grid))
+
+
 def _new_handle(key: _HandleKey) -> Any:
-    nlat, nlon, packing, template, with_bitmap, first_type, second_type = key
+    grid, packing, template, with_bitmap, first_type, second_type, generating_process = key
     statistical = template in _STATISTICAL
     ensemble = template in _ENSEMBLE
     handle = eccodes.codes_grib_new_from_samples("GRIB2")
@@ -672,20 +848,9 @@ def _new_handle(key: _HandleKey) -> Any:
                 ("significanceOfReferenceTime", 1),
                 ("productionStatusOfProcessedData", 0),
                 ("typeOfProcessedData", 1),
-                ("shapeOfTheEarth", 6),
-                ("Ni", nlon),
-                ("Nj", nlat),
             ),
         )
-        for name, degrees in (
-            ("latitudeOfFirstGridPointInDegrees", 90.0),
-            ("longitudeOfFirstGridPointInDegrees", 0.0),
-            ("latitudeOfLastGridPointInDegrees", -90.0),
-            ("longitudeOfLastGridPointInDegrees", 360.0 - 360.0 / nlon),
-            ("iDirectionIncrementInDegrees", 360.0 / nlon),
-            ("jDirectionIncrementInDegrees", 180.0 / (nlat - 1)),
-        ):
-            eccodes.codes_set_double(handle, name, degrees)
+        _set_grid(handle, grid)
         _set_longs(
             handle,
             (
@@ -694,10 +859,7 @@ def _new_handle(key: _HandleKey) -> Any:
                     "typeOfGeneratingProcess",
                     ENSEMBLE_FORECAST if ensemble else DETERMINISTIC_FORECAST,
                 ),
-                (
-                    "generatingProcessIdentifier",
-                    GEFS_GENERATING_PROCESS if ensemble else GFS_GENERATING_PROCESS,
-                ),
+                ("generatingProcessIdentifier", generating_process),
                 ("indicatorOfUnitOfTimeRange", 1),
                 ("typeOfFirstFixedSurface", first_type),
                 ("typeOfSecondFixedSurface", second_type),
@@ -731,17 +893,35 @@ def _new_handle(key: _HandleKey) -> Any:
             eccodes.codes_set_long(handle, "bitmapPresent", 1)
         eccodes.codes_set_long(handle, "bitsPerValue", 8)
         eccodes.codes_set_long(handle, "decimalScaleFactor", 0)
-        eccodes.codes_set_double_array(handle, "values", np.zeros(nlat * nlon))
-        _check_coordinates(handle, nlat, nlon)
+        eccodes.codes_set_double_array(handle, "values", np.zeros(math.prod(grid.shape)))
+        _check_grid(handle, grid)
     except BaseException:
         eccodes.codes_release(handle)
         raise
     return handle
 
 
+def _check_grid(handle: Any, grid: GridDefinition) -> None:
+    """Raise unless ecCodes took ``grid``: every template 3.30 key reads back as written; a
+    regular grid's coordinates are the intended ones."""
+    rows, columns = grid.shape
+    if eccodes.codes_get_long(handle, "numberOfDataPoints") != rows * columns:
+        raise GribEncodeError(f"ecCodes did not take the {rows}x{columns} grid")
+    if isinstance(grid, GlobalLatLonGrid):
+        _check_coordinates(handle, rows, columns)
+        return
+    differing = [
+        (name, value, eccodes.codes_get_long(handle, name))
+        for name, value in _lambert_keys(grid)
+        if eccodes.codes_get_long(handle, name) != value
+    ]
+    if eccodes.codes_get_string(handle, "gridType") != "lambert" or differing:
+        raise GribEncodeError(
+            f"ecCodes did not take the Lambert grid {grid}: (key, written, read) {differing}"
+        )
+
+
 def _check_coordinates(handle: Any, nlat: int, nlon: int) -> None:
-    if eccodes.codes_get_long(handle, "numberOfDataPoints") != nlat * nlon:
-        raise GribEncodeError(f"ecCodes did not take the {nlat}x{nlon} grid")
     latitudes = eccodes.codes_get_double_array(handle, "latitudes").reshape(nlat, nlon)
     longitudes = eccodes.codes_get_double_array(handle, "longitudes").reshape(nlat, nlon)
     # GRIB2 stores degrees in micro-degrees; increments accumulate that rounding over a row.
@@ -788,6 +968,7 @@ def _surface_items(surfaces: FixedSurfaces) -> tuple[tuple[str, int | None], ...
 def _packed_values(
     values: np.ndarray, bitmap: np.ndarray | None, grid: tuple[int, int], decimal_scale: int
 ) -> tuple[np.ndarray, int]:
+    # grid: the grid's shape
     """Flat values for ecCodes (missing points = MISSING_VALUE) and the bits they need."""
     array = np.asarray(values, dtype=np.float64)
     if array.shape != grid:
@@ -822,31 +1003,57 @@ def _packed_values(
     return flat, bits
 
 
+def _is_octet(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
+
+
+def _check_parameter(parameter: tuple[int, int, int]) -> tuple[int, int, int]:
+    if (
+        not isinstance(parameter, tuple)
+        or len(parameter) != 3
+        or not all(_is_octet(part) for part in parameter)
+    ):
+        raise GribEncodeError(
+            f"parameter must be (discipline, category, number), three ints in 0..255, "
+            f"got {parameter!r}"
+        )
+    return parameter
+
+
 def encode_message(
     line: InventoryLine,
     init: datetime,
     lead_hours: int,
-    grid: tuple[int, int],
+    grid: Grid,
     values: np.ndarray,
     *,
     packing: str = DEFAULT_PACKING,
     bitmap: np.ndarray | None = None,
     member: int | None = None,
+    parameter: tuple[int, int, int] | None = None,
+    generating_process: int | None = None,
 ) -> bytes:
     """One GRIB2 message for ``line`` at ``init`` + ``lead_hours`` (see the module contract).
 
-    ``values``: float array of shape ``grid`` (row 0 = 90°N, column 0 = 0°E), finite at every
+    ``grid``: a :data:`Grid` (``(nlat, nlon)`` is the global regular lat/lon grid).
+    ``values``: float array of the grid's shape in GRIB's storage order (global grid: row 0 =
+    90°N, column 0 = 0°E; Lambert grid: row 0 = the southernmost row), finite at every
     present point; rounded to the element's ``10**-D`` before packing. ``bitmap``: None, or a
-    bool array of shape ``grid`` with at least one True (True = present; values elsewhere are
+    bool array of the grid's shape with at least one True (True = present; values elsewhere are
     ignored). ``packing``: one of :data:`PACKING_TYPES`. ``init`` must be on a whole hour
     (naive = UTC). The window's end must equal ``lead_hours`` (``anl`` only at lead 0).
     ``member``: None for the deterministic GFS encoding (templates 4.0/4.8), else the GEFS
     ensemble member in ``0 .. GEFS_ENSEMBLE_SIZE - 1`` (templates 4.1/4.11, 0 = control).
+    ``parameter``: the ``(discipline, category, number)`` to write instead of the element's
+    :func:`element_info` code (a model whose post-processor codes a wgrib2 name differently,
+    e.g. HRRR's WMO CRAIN); its decimal precision and synthetic values stay the element's.
+    ``generating_process``: ``generatingProcessIdentifier`` (ON388 table A, e.g. 83 HRRR);
+    None writes GFS's 96, or GEFS's 107 with a ``member``.
     Raises :class:`GribEncodeError` naming the line on any inconsistency or ecCodes failure.
     """
     if packing not in PACKING_TYPES:
         raise GribEncodeError(f"packing {packing!r} is not one of {PACKING_TYPES}")
-    nlat, nlon = check_grid(grid)
+    definition = grid_definition(grid)
     if isinstance(lead_hours, bool) or not isinstance(lead_hours, int) or lead_hours < 0:
         raise GribEncodeError(f"lead_hours must be an int >= 0, got {lead_hours!r}")
     init_utc = init.replace(tzinfo=UTC) if init.tzinfo is None else init.astimezone(UTC)
@@ -865,30 +1072,41 @@ def encode_message(
         raise GribEncodeError(f"{where}: {error}") from None
     if timing.end_hours != lead_hours:
         raise GribEncodeError(f"{where}: the window ends at {timing.end_hours} h, not the lead")
-    info = element_info(line.element)
     surfaces = level_surfaces(line.level)
     try:
-        flat, bits = _packed_values(values, bitmap, (nlat, nlon), info.decimal_scale)
+        info = element_info(line.element)
+        discipline, category, number = _check_parameter(
+            (info.discipline, info.category, info.number) if parameter is None else parameter
+        )
+        if generating_process is None:
+            generating_process = (
+                GFS_GENERATING_PROCESS if member is None else GEFS_GENERATING_PROCESS
+            )
+        elif not _is_octet(generating_process):
+            raise GribEncodeError(
+                f"generating_process must be an int in 0..255, got {generating_process!r}"
+            )
+        flat, bits = _packed_values(values, bitmap, definition.shape, info.decimal_scale)
     except GribEncodeError as error:
         raise GribEncodeError(f"{where}: {error}") from None
 
     key: _HandleKey = (
-        nlat,
-        nlon,
+        definition,
         packing,
         _TEMPLATES[timing.statistic is not None, member is not None],
         bitmap is not None,
         surfaces.first_type,
         surfaces.second_type,
+        generating_process,
     )
     try:
         prepared = _prepared(key)
         handle = prepared.handle
         prepared.set_header(
             (
-                ("discipline", info.discipline),
-                ("parameterCategory", info.category),
-                ("parameterNumber", info.number),
+                ("discipline", discipline),
+                ("parameterCategory", category),
+                ("parameterNumber", number),
                 ("dataDate", int(f"{init_utc:%Y%m%d}")),
                 ("dataTime", init_utc.hour * 100),
                 ("forecastTime", timing.start_hours),

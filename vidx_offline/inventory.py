@@ -8,7 +8,9 @@ Contract:
   the bucket length of its statistical windows, whether it also holds running statistics since
   initialisation, and the 7th field every template line carries (GEFS ``ENS=...``) if any.
 - :func:`product_inventory` returns, for lead 0, the analysis template's lines in order (every
-  window must be ``anl``) or, for a product without one, the forecast template's instantaneous
+  window must be ``anl``, or for a product with ``analysis_statistics`` a zero-length
+  ``0-0 day STAT fcst`` as HRRR writes at f00) or, for a product without one, the forecast
+  template's instantaneous
   lines with window ``anl`` (statistical lines omitted: nothing has been accumulated yet); for
   any lead > 0, the forecast template's lines in order, each window re-rendered for that lead
   by :func:`render_window`.
@@ -22,8 +24,9 @@ Contract:
 
   A statistical window ``A-B`` is written in whole days, ``"{A // 24}-{B // 24} day STAT fcst"``,
   when both ends are multiples of 24 h, as wgrib2 does (GFS ``0-240 h`` is ``0-10 day``; a 6 h
-  bucket never is). Any other template window raises :class:`InventoryTemplateError` naming
-  the line; nothing is passed through silently.
+  bucket never is); template windows are read in the same form (HRRR's f24 running total
+  ``0-1 day acc fcst`` is ``0-24 h``). Any other template window raises
+  :class:`InventoryTemplateError` naming the line; nothing is passed through silently.
 - :data:`GFS_PRODUCT` is the GFS 0.25° product (f000 + f007, 6 h buckets, running totals);
   :func:`gfs_inventory` is its inventory.
 - This module is deliberately independent of ``vidx_pipeline.providers`` and
@@ -59,7 +62,8 @@ STATISTICS = ("acc", "ave", "max", "min")
 """Statistical-process words wgrib2 writes in NCEP windows (accumulation, average, max, min)."""
 
 _INSTANT = re.compile(r"(?P<end>\d+) hour fcst")
-_STATISTICAL = re.compile(r"(?P<start>\d+)-(?P<end>\d+) hour (?P<stat>[a-z]+) fcst")
+_STATISTICAL = re.compile(r"(?P<start>\d+)-(?P<end>\d+) (?P<unit>hour|day) (?P<stat>[a-z]+) fcst")
+_UNIT_HOURS = {"hour": 1, "day": 24}
 _FIELD_SEPARATORS = (":", "\n", "\r")
 
 
@@ -218,7 +222,9 @@ class InventoryProduct(FrozenModel):
     ``forecast_template``: file name in :data:`INVENTORY_DIR`, every window of which ends at
     ``template_lead_hours`` (> 0). ``analysis_template``: the lead-0 file (all ``anl``), or None
     to derive lead 0 from the forecast template (instantaneous lines as ``anl``, statistical
-    lines omitted). ``bucket_hours``: statistical buckets reset every this many hours.
+    lines omitted). ``analysis_statistics``: the analysis template may also hold zero-length
+    statistics ``0-0 day STAT fcst`` (HRRR's f00), kept as they are; requires an
+    ``analysis_template``. ``bucket_hours``: statistical buckets reset every this many hours.
     ``running_statistics``: the product also holds statistics since initialisation
     (``0-{T} hour STAT fcst`` besides the bucket); it must then be distinguishable from the
     bucket, i.e. the template's bucket must not start at 0. ``template_extra``: the 7th field
@@ -230,6 +236,7 @@ class InventoryProduct(FrozenModel):
     template_lead_hours: int
     bucket_hours: int = BUCKET_HOURS
     analysis_template: str | None = None
+    analysis_statistics: bool = False
     running_statistics: bool = False
     template_extra: str | None = None
 
@@ -242,6 +249,11 @@ class InventoryProduct(FrozenModel):
 
     @model_validator(mode="after")
     def _unambiguous(self) -> InventoryProduct:
+        if self.analysis_statistics and self.analysis_template is None:
+            raise ValueError(
+                f"{self.name}: analysis_statistics describes an analysis template; "
+                "analysis_template is None"
+            )
         if self.running_statistics and self.template_bucket_start == 0:
             raise ValueError(
                 f"{self.name}: the {self.template_lead_hours} h template's bucket starts at 0, "
@@ -266,6 +278,19 @@ GFS_PRODUCT = InventoryProduct(
 """NCEP GFS 0.25° ``pgrb2``: f000 and f007 templates, 6 h buckets plus running totals."""
 
 
+def _statistical(window: str) -> tuple[int, int, str] | None:
+    """``(start hours, end hours, STAT)`` of a statistical window in wgrib2's own form: the days
+    form only where wgrib2 writes days (both ends whole days), STAT in :data:`STATISTICS`."""
+    match = _STATISTICAL.fullmatch(window)
+    if match is None or match["stat"] not in STATISTICS:
+        return None
+    unit = _UNIT_HOURS[match["unit"]]
+    start, end = int(match["start"]) * unit, int(match["end"]) * unit
+    if statistical_window(start, end, match["stat"]) != window:
+        return None  # e.g. "0-24 hour acc fcst", which wgrib2 writes "0-1 day acc fcst"
+    return start, end, match["stat"]
+
+
 def render_window(
     template_window: str, lead_hours: int, product: InventoryProduct = GFS_PRODUCT
 ) -> str:
@@ -282,14 +307,9 @@ def render_window(
     instant = _INSTANT.fullmatch(template_window)
     if instant is not None and int(instant["end"]) == template_lead:
         return f"{lead_hours} hour fcst"
-    statistical = _STATISTICAL.fullmatch(template_window)
-    if (
-        statistical is not None
-        and int(statistical["end"]) == template_lead
-        and statistical["stat"] in STATISTICS
-    ):
-        stat = statistical["stat"]
-        start = int(statistical["start"])
+    statistical = _statistical(template_window)
+    if statistical is not None and statistical[1] == template_lead:
+        start, _, stat = statistical
         if start == product.template_bucket_start:
             return statistical_window(
                 bucket_start(lead_hours, product.bucket_hours), lead_hours, stat
@@ -320,11 +340,15 @@ def _rendered(product: InventoryProduct, lead_hours: int) -> tuple[InventoryLine
     if lead_hours == 0 and product.analysis_template is not None:
         name = product.analysis_template
         lines = template_lines(name, product.template_extra)
+        allowed = {"anl"}
+        if product.analysis_statistics:
+            allowed.update(statistical_window(0, 0, stat) for stat in STATISTICS)
         for number, line in enumerate(lines, start=1):
-            if line.window != "anl":
+            if line.window not in allowed:
                 raise InventoryTemplateError(
                     f"{name} line {number} ({line.element}:{line.level}) has window "
-                    f"{line.window!r}; the analysis template must be all 'anl'"
+                    f"{line.window!r}; the analysis template's windows must be one of "
+                    f"{sorted(allowed)}"
                 )
         return lines
     rendered = []

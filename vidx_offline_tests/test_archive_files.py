@@ -10,13 +10,16 @@ from obstore.store import MemoryStore
 
 from vidx_offline import archive_files, gfs_archive
 from vidx_offline.archive_files import (
+    ArchiveConfig,
     ArchiveError,
     MessageInfo,
     check_message,
+    collect_messages,
     index_text,
     put_data_then_index,
     write_each,
 )
+from vidx_offline.grids import GlobalLatLonGrid
 from vidx_offline.inventory import InventoryLine
 
 INIT = datetime(2025, 8, 1, tzinfo=UTC)
@@ -102,3 +105,18 @@ def test_write_each_keeps_order_and_reports_each() -> None:
     assert write_each([3, 1, 2], lambda item: item * 10, seen.append) == [30, 10, 20]
     assert seen == [30, 10, 20]
     assert write_each([], lambda item: item) == []
+
+
+def test_collect_messages_holds_a_whole_file() -> None:
+    chunks = [_message(40), _message(30)]
+    infos = [MessageInfo(LINE, 0, 40), MessageInfo(LINE, 40, 30)]
+    data, messages = collect_messages(zip(infos, chunks, strict=True))
+    assert (data, messages) == (b"".join(chunks), tuple(infos))
+    assert collect_messages([]) == (b"", ())
+
+
+def test_archive_config_encodes_on_the_global_grid_by_default() -> None:
+    config = ArchiveConfig(init_times=(INIT,), lead_hours=(0,), grid=(3, 4))
+    assert config.grid_definition() == GlobalLatLonGrid(shape=(3, 4))
+    assert config.parameter("CRAIN") is None
+    assert config.generating_process is None

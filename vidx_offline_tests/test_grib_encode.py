@@ -269,10 +269,43 @@ def test_complex_and_bitmap_messages_of_the_file_equal_in_gribberish(small_file:
 
 
 # gribberish spells a few NCEP abbreviations differently from wgrib2's inventories.
-GRIBBERISH_ALIASES = {"CLMR": "CLWMR", "U-GWD": "UGWD", "V-GWD": "VGWD"}
+GRIBBERISH_ALIASES = {
+    "CLMR": "CLWMR",
+    "U-GWD": "UGWD",
+    "V-GWD": "VGWD",
+    "AOTK": "APTS",  # WMO 0.20.102, wgrib2's AOTK
+    "VIL": "VERIL",  # WMO 0.15.3, wgrib2's VIL
+}
 # Codes gribberish's tables lack (it reports "missing"); ecCodes names all four.
 GRIBBERISH_UNKNOWN = {"5WAVH", "ICIP", "ICSEV", "SNOHF"}
-ECCODES_UNKNOWN = {"HPBL", "ICEG", "PEVPR"}  # NCEP local codes without an ecCodes shortName
+# Codes without an ecCodes shortName (at centre 7, local table 1): NCEP local GFS codes and, from
+# MAXDVV on, codes only HRRR writes (ecCodes 2.50 knows few of HRRR's; gribberish names them).
+ECCODES_UNKNOWN = {"HPBL", "ICEG", "PEVPR"}
+ECCODES_UNKNOWN |= {
+    "MAXDVV",
+    "MAXUVV",
+    "MAXREF",
+    "MXUPHL",
+    "MNUPHL",
+    "RETOP",
+    "TCOLG",
+    "TCOLW",
+    "TCOLI",
+    "LTNGSD",
+    "ASNOW",
+    "MASSDEN",
+    "MAXUW",
+    "MAXVW",
+    "FROZR",
+    "VEGMIN",
+    "VEGMAX",
+    "AOTK",
+    "COLMD",
+    "EFHL",
+    "ESP",
+    "CANGLE",
+    "RHPW",
+}
 
 
 @pytest.mark.parametrize("element", sorted(ELEMENTS))
@@ -314,8 +347,24 @@ def test_every_gfs_element_and_level_is_encoded_without_fallback() -> None:
         ("0.995 sigma level", FixedSurfaces(104, 3, 995)),
         ("30-0 mb above ground", FixedSurfaces(108, 0, 3000, 108, 0, 0)),
         ("PV=-2e-06 (Km^2/kg/s) surface", FixedSurfaces(109, 6, 2**31 | 2)),
-        ("cloud top", FALLBACK_SURFACES),
+        # HRRR's levels
+        ("cloud base", FixedSurfaces(2)),
+        ("cloud top", FixedSurfaces(3)),
+        ("level of adiabatic condensation from sfc", FixedSurfaces(5)),
+        ("level of free convection", FixedSurfaces(14)),
+        ("equilibrium level", FixedSurfaces(247)),
+        ("highest tropospheric freezing level", FixedSurfaces(204)),
+        ("263 K level", FixedSurfaces(20, 0, 263)),
+        ("261 K level - 256 K level", FixedSurfaces(20, 0, 261, 20, 0, 256)),
+        ("0 m underground", FixedSurfaces(106, 0, 0)),
+        ("500-1000 mb", FixedSurfaces(100, 0, 50000, 100, 0, 100000)),
+        ("100-1000 mb above ground", FixedSurfaces(108, 0, 10000, 108, 0, 100000)),
+        ("5000-2000 m above ground", FixedSurfaces(103, 0, 5000, 103, 0, 2000)),
+        ("0.1 sigma level", FixedSurfaces(104, 1, 1)),
+        ("0.5-0.8 sigma layer", FixedSurfaces(104, 1, 5, 104, 1, 8)),
+        ("lowest level of the wet bulb zero", FALLBACK_SURFACES),
         ("1 hybrid levels", FALLBACK_SURFACES),
+        ("263 K levels", FALLBACK_SURFACES),
     ],
 )
 def test_level_surfaces(level: str, surfaces: FixedSurfaces) -> None:
@@ -323,7 +372,7 @@ def test_level_surfaces(level: str, surfaces: FixedSurfaces) -> None:
 
 
 def test_fallback_element_and_level_still_decode() -> None:
-    line = InventoryLine("XYZZY", "cloud top", "7 hour fcst")
+    line = InventoryLine("XYZZY", "lowest level of the wet bulb zero", "7 hour fcst")
     values = synthetic_field(line.element, GRID, INIT, LEAD, 0, level=line.level)
     message = encode_message(line, INIT, LEAD, GRID, values)
     keys, decoded, _ = _decode(message)
@@ -343,9 +392,81 @@ def test_window_timing() -> None:
     assert window_timing("120-123 hour acc fcst") == WindowTiming(1, 120, 123)
     assert window_timing("0-10 day ave fcst") == WindowTiming(0, 0, 240)
     assert window_timing("6-7 hour min fcst").length_hours == 1
-    for bad in ("7 hour fcst:", "6-6 hour acc fcst", "0-7 hour sum fcst", "7 hr fcst"):
+    # HRRR's f00 statistics: zero length, at the analysis time only
+    assert window_timing("0-0 day max fcst") == WindowTiming(2, 0, 0)
+    assert window_timing("0-0 hour acc fcst").length_hours == 0
+    for bad in (
+        "7 hour fcst:",
+        "6-6 hour acc fcst",
+        "1-1 day max fcst",
+        "5-0 hour acc fcst",
+        "0-7 hour sum fcst",
+        "7 hr fcst",
+    ):
         with pytest.raises(GribEncodeError, match="window"):
             window_timing(bad)
+
+
+def test_zero_length_statistic_at_lead_0() -> None:
+    line = InventoryLine("APCP", "surface", "0-0 day acc fcst")
+    values = synthetic_field("APCP", GRID, INIT, 0, 0, level="surface", window=line.window)
+    assert (values == 0).all()  # nothing accumulated over no time
+    keys, decoded, _ = _decode(encode_message(line, INIT, 0, GRID, values))
+    assert (keys["productDefinitionTemplateNumber"], keys["stepRange"]) == (8, "0")
+    assert (keys["lengthOfTimeRange"], keys["typeOfStatisticalProcessing"]) == (0, 1)
+    assert (keys["validityDate"], keys["validityTime"]) == (20250801, 600)
+    assert (decoded == 0).all()
+    with pytest.raises(GribEncodeError, match="window ends at 0 h"):
+        encode_message(line, INIT, 1, GRID, values)
+
+
+def test_wgrib2_text_of_a_parameter_its_table_lacks_is_that_parameter() -> None:
+    element = "var discipline=0 center=7 local_table=1 parmcat=16 parm=201"
+    info = element_info(element)
+    assert (info.discipline, info.category, info.number) == (0, 16, 201)
+    assert (info.decimal_scale, info.low, info.high) == (
+        FALLBACK_ELEMENT.decimal_scale,
+        FALLBACK_ELEMENT.low,
+        FALLBACK_ELEMENT.high,
+    )
+    line = InventoryLine(element, "entire atmosphere", "7 hour fcst")
+    values = synthetic_field(element, GRID, INIT, LEAD, 0, level=line.level)
+    keys, _, _ = _decode(encode_message(line, INIT, LEAD, GRID, values))
+    assert (keys["discipline"], keys["parameterCategory"], keys["parameterNumber"]) == (0, 16, 201)
+    assert element_info("var discipline=0 center=7 local_table=1 parmcat=16") == FALLBACK_ELEMENT
+    with pytest.raises(GribEncodeError, match="centre 98"):
+        element_info("var discipline=0 center=98 local_table=1 parmcat=16 parm=201")
+    line = InventoryLine(
+        "var discipline=0 center=7 local_table=2 parmcat=16 parm=201", "surface", "7 hour fcst"
+    )
+    with pytest.raises(GribEncodeError, match=r"var discipline.*local table 2"):
+        encode_message(line, INIT, LEAD, GRID, values)
+
+
+def test_parameter_and_generating_process_overrides() -> None:
+    line = InventoryLine("CRAIN", "surface", "7 hour fcst")
+    values = synthetic_field("CRAIN", GRID, INIT, LEAD, 0)
+    default = encode_message(line, INIT, LEAD, GRID, values)
+    hrrr = encode_message(
+        line, INIT, LEAD, GRID, values, parameter=(0, 1, 33), generating_process=83
+    )
+    for message, code, process in ((default, (0, 1, 192), 96), (hrrr, (0, 1, 33), 83)):
+        keys, decoded, _ = _decode(message)
+        assert (keys["discipline"], keys["parameterCategory"], keys["parameterNumber"]) == code
+        assert _ensemble_keys(message)["generatingProcessIdentifier"] == process
+        np.testing.assert_array_equal(decoded, values)
+        assert gribberish.parse_grib_message_metadata(message, 0).var_abbrev == "CRAIN"
+    # the default again: no state leaks from the other generating process's handle
+    assert encode_message(line, INIT, LEAD, GRID, values) == default
+    member = encode_message(line, INIT, LEAD, GRID, values, member=3, generating_process=200)
+    assert _ensemble_keys(member)["generatingProcessIdentifier"] == 200
+    for bad in ({"parameter": (0, 1)}, {"parameter": (0, 1, 256)}, {"parameter": [0, 1, 33]}):
+        with pytest.raises(GribEncodeError, match="parameter"):
+            encode_message(line, INIT, LEAD, GRID, values, **bad)
+    bad_processes: tuple[Any, ...] = (256, -1, True, 1.0)
+    for process in bad_processes:
+        with pytest.raises(GribEncodeError, match="generating_process"):
+            encode_message(line, INIT, LEAD, GRID, values, generating_process=process)
 
 
 def test_day_window_message() -> None:

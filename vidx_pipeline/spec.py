@@ -410,17 +410,20 @@ class StatisticalWindow(FrozenModel):
     """A field over a time window ending at the lead.
 
     ``start="reset"``: the window starts at the last bucket reset before the lead (every
-    ``reset_hours``; GFS resets its buckets every 6 h). ``start="init"``: it runs from the
-    initialization. Lead 0 has no window, so the field is expected absent there.
+    ``reset_hours``; GFS resets its buckets every 6 h, HRRR every hour). ``start="init"``: it
+    runs from the initialization. At lead 0 the window is empty: most producers write no message
+    there (the field is expected absent); ``at_lead_zero`` says this one writes a zero-length
+    window (HRRR's ``0-0 day max fcst``).
     """
 
     kind: Literal["statistical"] = "statistical"
     statistic: Literal["acc", "ave", "max", "min"]
     start: Literal["reset", "init"] = "reset"
     reset_hours: int = Field(6, gt=0)
+    at_lead_zero: bool = False
 
     def window_start(self, lead_hours: int) -> int:
-        if self.start == "init":
+        if self.start == "init" or lead_hours == 0:
             return 0
         return ((lead_hours - 1) // self.reset_hours) * self.reset_hours
 
@@ -461,9 +464,10 @@ class VariableAttrs(FrozenModel):
 class VariableSpec(FrozenModel):
     """One variable: one GRIB message per chunk, at every expected (lead, [member], [level]).
 
-    Expected presence: nothing at lead 0 for a statistical window or where
-    ``expected_at_lead_zero`` is false; on a level dimension, ``levels`` (coordinate values)
-    at leads > 0 and ``levels_at_lead_zero`` (default: the same) at lead 0.
+    Expected presence: nothing at lead 0 where ``expected_at_lead_zero`` is false or for a
+    statistical window the producer leaves empty there (``StatisticalWindow.at_lead_zero``);
+    on a level dimension, ``levels`` (coordinate values) at leads > 0 and
+    ``levels_at_lead_zero`` (default: the same) at lead 0.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -540,7 +544,8 @@ class VariableSpec(FrozenModel):
         """Level values expected at ``lead_hours`` (``(None,)``: expected, no level dimension;
         ``()``: not expected at this lead)."""
         if lead_hours == 0 and (
-            not self.expected_at_lead_zero or isinstance(self.window, StatisticalWindow)
+            not self.expected_at_lead_zero
+            or (isinstance(self.window, StatisticalWindow) and not self.window.at_lead_zero)
         ):
             return ()
         if self.level_dimension is None:
@@ -673,8 +678,8 @@ class DatasetSpec(FrozenModel):
             dims.append(SOURCE_FILE)
         return tuple(dims)
 
-    @cached_property
-    def refs_per_partition(self) -> int:
+    @property
+    def refs_per_partition(self) -> int:  # not cached: model_copy would copy a stale value
         """How many chunks (messages) a complete partition holds."""
         members = len(self.ensemble.members) if self.ensemble is not None else 1
         return members * sum(

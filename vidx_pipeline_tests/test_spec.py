@@ -16,6 +16,8 @@ from vidx_pipeline.spec import (
     AppendDimension,
     EnsembleSpec,
     LambertConformalGrid,
+    LeadTimeSchedule,
+    LeadTimeSegment,
     LevelDimension,
     ObjectStoreSpec,
     SourceFileKind,
@@ -258,3 +260,17 @@ def test_a_split_that_loses_or_repeats_a_level_is_refused(
 ) -> None:
     with pytest.raises(ValidationError, match=problem):
         _split_temperature(split)
+
+
+def test_a_copied_spec_counts_its_own_refs() -> None:
+    """Tests and benchmarks derive small specs with ``model_copy``: a count the original had
+    already computed must not follow the copy."""
+    before = GFS.refs_per_partition
+    one_lead = GFS.model_copy(
+        update={
+            "lead_times": LeadTimeSchedule(
+                segments=(LeadTimeSegment(start_hours=7, stop_hours=7, step_hours=1),)
+            )
+        }
+    )
+    assert 0 < one_lead.refs_per_partition < before

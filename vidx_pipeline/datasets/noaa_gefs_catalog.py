@@ -28,8 +28,8 @@
 #   4LFTX: 0-7-11 (WMO, ecCodes 'Best (4-layer) lifted index'); not 0-7-193 (NCEP local: ecCodes 'Best (4-layer) lifted index', not preferred)
 #   HPBL: 0-3-18 (WMO, ecCodes 'Boundary layer height'); not 0-3-196 (NCEP local: unknown to ecCodes)
 #   5WAVH: 0-3-193 (GRIBBERISH_UNNAMED: gribberish has no name for it)
-# GRIBBERISH_SPELLINGS used: {'CLMR': 'CLWMR'}
-# Parameters ecCodes does not know, named from NCEP's table 4.2: 0-1-200 'Potential evaporation rate' [W m-2]
+# GRIBBERISH_SPELLINGS used: {'CLMR': 'CLWMR', 'VIL': 'VERIL', 'AOTK': 'APTS'}
+# Parameters ecCodes does not know, named from NCEP's table 4.2: 0-1-200 'Potential evaporation rate' [W m-2], 0-16-201 'Radar-derived vertically integrated liquid' [kg m-2], 0-1-227 'Frozen rain' [kg m-2], 0-1-242 'Relative humidity with respect to precipitable water' [%], 0-2-220 'Hourly maximum of upward vertical velocity' [m s-1], 0-2-221 'Hourly maximum of downward vertical velocity' [m s-1], 0-2-222 'U-component of hourly maximum 10 m wind speed' [m s-1], 0-2-223 'V-component of hourly maximum 10 m wind speed' [m s-1], 0-7-199 'Hourly maximum of updraft helicity' [m2 s-2], 0-7-200 'Hourly minimum of updraft helicity' [m2 s-2], 0-7-204 'Effective layer height' [m], 0-7-205 'Enhanced stretching potential' [1], 0-7-206 'Critical angle' [degree], 0-16-198 'Hourly maximum of simulated reflectivity' [dB], 2-0-231 'Seasonal minimum green vegetation fraction' [%], 2-0-232 'Seasonal maximum green vegetation fraction' [%]
 # ruff: noqa: E501
 """Every field family of NOAA GEFS 0.5° (``pgrb2a.0p50`` and ``pgrb2b.0p50``) and its level dimensions.
 

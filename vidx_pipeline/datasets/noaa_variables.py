@@ -40,15 +40,23 @@ def level_dimension(entry: LevelDimensionEntry) -> LevelDimension:
     )
 
 
-def _window(family: Wgrib2Family) -> WindowRule:
+def _window(family: Wgrib2Family, bucket_hours: int) -> WindowRule:
     if family.window == "instant":
         return InstantWindow()
-    return StatisticalWindow(statistic=family.window, start=family.window_start or "reset")
+    return StatisticalWindow(
+        statistic=family.window,
+        start=family.window_start or "reset",
+        reset_hours=bucket_hours,
+        at_lead_zero=family.at_lead_zero,  # a zero-length window written at lead 0 (HRRR)
+    )
 
 
-def variable_of(family: Wgrib2Family, dimensions: Sequence[LevelDimensionEntry]) -> VariableSpec:
+def variable_of(
+    family: Wgrib2Family, dimensions: Sequence[LevelDimensionEntry], bucket_hours: int = 6
+) -> VariableSpec:
     """The variable of one catalog family, found in the file kinds its ``source_files`` name
-    (none: the dataset's only kind), each holding the levels listed for it."""
+    (none: the dataset's only kind), each holding the levels listed for it; statistical buckets
+    reset every ``bucket_hours`` (NCEP's global models: 6, HRRR: 1)."""
     levels: tuple[Label, ...] = ()
     at_zero: tuple[Label, ...] | None = None
     source_file: str | None = None
@@ -87,7 +95,7 @@ def variable_of(family: Wgrib2Family, dimensions: Sequence[LevelDimensionEntry])
                     family.parameter_number,
                 ),
             ),
-            "window": _window(family),
+            "window": _window(family, bucket_hours),
             "expected_at_lead_zero": family.at_lead_zero,
             "level_dimension": family.level_dimension,
             "levels": levels,

@@ -8,7 +8,8 @@ A message is recognised by the exact text wgrib2 writes for it, ``ELEMENT:LEVEL:
 - the window is ``anl`` for an instantaneous field at lead 0, ``{N} hour fcst`` at lead N, and
   ``{A}-{B} hour {stat} fcst`` for a statistical window from A to B hours (``acc``, ``ave``,
   ``max``, ``min``), written in days when both ends are whole days: GFS f024's running total is
-  ``0-1 day acc fcst``, f240's ``0-10 day acc fcst``.
+  ``0-1 day acc fcst``, f240's ``0-10 day acc fcst``; HRRR's f00 writes zero-length windows,
+  ``0-0 day max fcst``, where the spec says so (``StatisticalWindow.at_lead_zero``).
 
 Where several variables expect the same text at a lead (GFS f006 writes ``0-6 hour acc fcst``
 twice: the 6-hourly bucket and the running total coincide), occurrences are given to them in
@@ -62,12 +63,13 @@ class Wgrib2Match(IndexMatch):
 
 def wgrib2_window_text(window: WindowRule, lead_hours: int) -> str | None:
     """The forecast-time text of ``window`` at ``lead_hours``; None where the producer writes no
-    message for it (a statistical field has no window at lead 0)."""
+    message for it (a statistical field at lead 0, unless its window says the producer writes
+    a zero-length one)."""
     match window:
         case InstantWindow():
             return "anl" if lead_hours == 0 else f"{lead_hours} hour fcst"
         case StatisticalWindow(statistic=statistic):
-            if lead_hours == 0:
+            if lead_hours == 0 and not window.at_lead_zero:
                 return None
             return wgrib2_range_text(window.window_start(lead_hours), lead_hours, statistic)
 
@@ -197,9 +199,12 @@ def check_ensemble_field(extra: Sequence[str], member: int | None) -> None:
         raise ValueError(f"{found}, but the file's name is member {member} ({expected})")
 
 
-_DECODER_NAMES = {"CLWMR": "CLMR"}
+_DECODER_NAMES = {"CLWMR": "CLMR", "VERIL": "VIL", "APTS": "AOTK", "UTSM": "USTM"}
 """Where the message decoder's abbreviation for a parameter is not wgrib2's: gribberish calls
-cloud mixing ratio (0-1-22) ``CLWMR``, wgrib2 ``CLMR``."""
+cloud mixing ratio (0-1-22) ``CLWMR``, wgrib2 ``CLMR``; vertically integrated liquid (0-15-3)
+``VERIL``, wgrib2 ``VIL``; aerosol optical thickness (0-20-102) ``APTS``, wgrib2 ``AOTK``; the
+WMO u-component of storm motion (0-2-27, which HRRR writes; GFS writes NCEP's 0-2-194)
+``UTSM``, wgrib2 ``USTM``."""
 
 
 def parameter_name(abbreviation: str) -> str:

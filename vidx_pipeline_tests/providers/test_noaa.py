@@ -10,6 +10,8 @@ from vidx_pipeline.spec import InstantWindow, StatisticalWindow
 TOTAL = StatisticalWindow(statistic="acc", start="init")
 BUCKET = StatisticalWindow(statistic="acc")
 MAXIMUM = StatisticalWindow(statistic="max")
+HOURLY_MAXIMUM = StatisticalWindow(statistic="max", reset_hours=1, at_lead_zero=True)
+HRRR_TOTAL = StatisticalWindow(statistic="acc", start="init", at_lead_zero=True)
 
 
 @pytest.mark.parametrize(
@@ -33,6 +35,13 @@ MAXIMUM = StatisticalWindow(statistic="max")
         (MAXIMUM, 0, None),
         (MAXIMUM, 7, "6-7 hour max fcst"),
         (MAXIMUM, 384, "378-384 hour max fcst"),
+        # HRRR: 1-hour buckets, and zero-length windows written at f00
+        (HOURLY_MAXIMUM, 0, "0-0 day max fcst"),
+        (HOURLY_MAXIMUM, 1, "0-1 hour max fcst"),
+        (HOURLY_MAXIMUM, 24, "23-24 hour max fcst"),
+        (HOURLY_MAXIMUM, 48, "47-48 hour max fcst"),
+        (HRRR_TOTAL, 0, "0-0 day acc fcst"),
+        (HRRR_TOTAL, 24, "0-1 day acc fcst"),
     ],
 )
 def test_window_text(

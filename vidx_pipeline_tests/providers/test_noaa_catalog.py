@@ -1,7 +1,8 @@
 """The generated NOAA catalogs against NCEP's real inventories: GFS (f000 and f007 of
-``pgrb2.0p25``) and GEFS (the control member's ``pgrb2a.0p50`` f432 and ``pgrb2b.0p50`` f003).
+``pgrb2.0p25``), GEFS (the control member's ``pgrb2a.0p50`` f432 and ``pgrb2b.0p50`` f003)
+and HRRR (``wrfsfcf00`` and ``wrfsfcf24``).
 
-The catalogs (``vidx_pipeline/datasets/noaa_{gfs,gefs}_catalog.py``) are written by
+The catalogs (``vidx_pipeline/datasets/noaa_{gfs,gefs,hrrr}_catalog.py``) are written by
 ``scripts/generate_noaa_catalog.py``; these tests render them back to wgrib2 inventory text
 on their own and hold them to the inventories they were generated from.
 """
@@ -19,6 +20,7 @@ import pytest
 
 from vidx_pipeline.datasets.noaa_gefs_catalog import GEFS_CATALOG, GEFS_LEVEL_DIMENSIONS
 from vidx_pipeline.datasets.noaa_gfs_catalog import GFS_CATALOG, GFS_LEVEL_DIMENSIONS
+from vidx_pipeline.datasets.noaa_hrrr_catalog import HRRR_CATALOG, HRRR_LEVEL_DIMENSIONS
 from vidx_pipeline.providers.noaa_catalog import LevelDimensionEntry, Wgrib2Family
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,7 @@ Catalog = tuple[Wgrib2Family, ...]
 CATALOGS: dict[str, tuple[Catalog, tuple[LevelDimensionEntry, ...]]] = {
     "gfs": (GFS_CATALOG, GFS_LEVEL_DIMENSIONS),
     "gefs": (GEFS_CATALOG, GEFS_LEVEL_DIMENSIONS),
+    "hrrr": (HRRR_CATALOG, HRRR_LEVEL_DIMENSIONS),
 }
 # (product, file kind, lead, inventory file, what every line's 7th field says)
 INVENTORY_FILES = [
@@ -36,6 +39,8 @@ INVENTORY_FILES = [
     ("gfs", None, 7, "gfs.t00z.pgrb2.0p25.f007.idx", ""),
     ("gefs", "pgrb2a", 432, "gec00.t00z.pgrb2a.0p50.f432.idx", "ENS=low-res ctl"),
     ("gefs", "pgrb2b", 3, "gec00.t00z.pgrb2b.0p50.f003.idx", "ENS=low-res ctl"),
+    ("hrrr", None, 0, "hrrr.t00z.wrfsfcf00.grib2.idx", ""),
+    ("hrrr", None, 24, "hrrr.t00z.wrfsfcf24.grib2.idx", ""),
 ]
 
 # The names the dataset published before the catalog existed, and the family each one means:
@@ -76,24 +81,34 @@ LEGACY = {
 }
 
 
-def window_text(family: Wgrib2Family, lead: int) -> str | None:
-    """What wgrib2 writes for the family's window at ``lead`` (GFS buckets reset every 6 h)."""
+BUCKET_HOURS = {"gfs": 6, "gefs": 6, "hrrr": 1}
+"""How often each product's statistical buckets reset (NCEP's global models 6 h, HRRR 1 h)."""
+ZERO_LENGTH_WINDOWS = {"hrrr"}
+"""Products whose f000 writes windowed fields as ``0-0 day X fcst``."""
+
+
+def window_text(family: Wgrib2Family, lead: int, product: str) -> str | None:
+    """What wgrib2 writes for the family's window at ``lead``: in days where both ends are
+    whole days."""
     if family.window == "instant":
         return "anl" if lead == 0 else f"{lead} hour fcst"
     if lead == 0:
-        return None
-    start = 0 if family.window_start == "init" else (lead - 1) // 6 * 6
+        return f"0-0 day {family.window} fcst" if product in ZERO_LENGTH_WINDOWS else None
+    hours = BUCKET_HOURS[product]
+    start = 0 if family.window_start == "init" else (lead - 1) // hours * hours
+    if start % 24 == 0 and lead % 24 == 0:
+        return f"{start // 24}-{lead // 24} day {family.window} fcst"
     return f"{start}-{lead} hour {family.window} fcst"
 
 
 def claims(
-    catalog: Catalog, kind: str | None, lead: int
+    product: str, kind: str | None, lead: int
 ) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
     """(element, level, window) -> [(family name, level value text)] the catalog claims for a
     file of ``kind`` (None: the product's only kind) at ``lead``."""
     claimed: dict[tuple[str, str, str], list[tuple[str, str]]] = defaultdict(list)
-    for family in catalog:
-        window = window_text(family, lead)
+    for family in CATALOGS[product][0]:
+        window = window_text(family, lead, product)
         if window is None or (lead == 0 and not family.at_lead_zero):
             continue
         if kind is not None and kind not in family.source_files:
@@ -148,7 +163,7 @@ def test_every_inventory_line_is_claimed_by_exactly_one_family_level(
 ) -> None:
     fields = inventory_fields(name, last)
     assert len(fields) == len(set(fields)), "the inventory repeats a line"
-    claimed = claims(CATALOGS[product][0], kind, lead)
+    claimed = claims(product, kind, lead)
     unclaimed = [f for f in fields if f not in claimed]
     shared = {f: who for f, who in claimed.items() if len(who) > 1}
     phantom = [f for f in claimed if f not in set(fields)]
@@ -218,7 +233,7 @@ def test_windows_are_consistent(product: str) -> None:
             assert family.window_start is None, family.name
         else:
             assert family.window_start in ("reset", "init"), family.name
-            assert not family.at_lead_zero, family.name
+            assert not family.at_lead_zero or product in ZERO_LENGTH_WINDOWS, family.name
             assert family.long_name.endswith(")"), family.name
 
 
