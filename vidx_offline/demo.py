@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -267,12 +268,50 @@ def _open_dataset(spec: DatasetSpec, repo_root: Path) -> tuple[icechunk.Reposito
     return repo, xr.open_zarr(session.store, consolidated=False)
 
 
+class _WrittenFile(Protocol):
+    @property
+    def lead_hours(self) -> int: ...
+    @property
+    def data_key(self) -> str: ...
+    @property
+    def messages(self) -> tuple[MessageInfo, ...]: ...
+
+
+def _producer(s3: LocalS3, spec: DatasetSpec) -> obstore.store.ObjectStore:
+    """The producer's (public) bucket of ``spec`` on the loopback S3 API, created."""
+    s3.create_bucket(spec.source.store.bucket, public_read=True)
+    return s3.store(spec.source.store.bucket)
+
+
+def _written[W: _WrittenFile](spec: DatasetSpec, write: Callable[[], list[W]]) -> list[W]:
+    """Run the archive writer, saying what it wrote."""
+    t0 = time.perf_counter()
+    written = write()
+    _say(
+        f"{spec.dataset_id}: wrote {len(written)} GRIB2 files "
+        f"({sum(len(f.messages) for f in written)} messages) + .idx to "
+        f"{spec.source.store.url_prefix} in {time.perf_counter() - t0:.1f}s"
+    )
+    return written
+
+
+def _materialize_and_read(
+    spec: DatasetSpec, env: dict[str, str], init: dt.datetime, show: list[str]
+) -> xr.Dataset:
+    """Materialize partition ``init`` through the Dagster CLI, open the dataset as a reader
+    would, print its dims and the ``show`` variables; the dataset at that init."""
+    _materialize(init.strftime(PARTITION_FORMAT), env, spec)
+    _, ds = _open_dataset(spec, Path(env["VIDX_REPO_ROOT"]))
+    ds = ds.sel(init_time=[init.replace(tzinfo=None)])
+    _say(f"{spec.dataset_id} dims: {dict(ds.sizes)}; {len(ds.data_vars)} variables")
+    print(ds[show])
+    return ds
+
+
 def _demo_gefs(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
     """Step 6: a GEFS partition (two members, two leads, both file kinds) through the same CLI;
     returns its number of refs."""
     spec = get_dataset("noaa-gefs-forecast-35-day")
-    bucket = spec.source.store.bucket
-    s3.create_bucket(bucket, public_read=True)
     init = INIT_TIMES[0]
     config = GefsArchiveConfig(
         init_times=(init,),
@@ -280,18 +319,11 @@ def _demo_gefs(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
         members=GEFS_MEMBERS,
         grid=spec.grid.shape,
     )
-    t0 = time.perf_counter()
-    producer = s3.store(bucket)
-    written = write_gefs_archive(producer, config)
-    _say(
-        f"GEFS: wrote {len(written)} GRIB2 files ({sum(len(f.messages) for f in written)} "
-        f"messages) + .idx to s3://{bucket} in {time.perf_counter() - t0:.1f}s"
+    producer = _producer(s3, spec)
+    written = _written(spec, lambda: write_gefs_archive(producer, config))
+    ds = _materialize_and_read(
+        spec, env, init, ["temperature_2m", "temperature_isobaric", "maximum_temperature_2m"]
     )
-    _materialize(init.strftime(PARTITION_FORMAT), env, spec)
-    _, ds = _open_dataset(spec, Path(env["VIDX_REPO_ROOT"]))
-    ds = ds.sel(init_time=[init.replace(tzinfo=None)])
-    _say(f"GEFS dims: {dict(ds.sizes)}; {len(ds.data_vars)} variables")
-    print(ds[["temperature_2m", "temperature_isobaric", "maximum_temperature_2m"]])
     # Every variable of one member and lead, each level read from the file kind the writer put
     # it in, against ecCodes' decode of the bytes the writer recorded.
     member, lead = GEFS_SAMPLE
@@ -314,22 +346,13 @@ def _demo_hrrr(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
     """Step 7: an HRRR partition (f00 and f01 at full resolution) through the same CLI;
     returns its number of refs."""
     spec = get_dataset("noaa-hrrr-forecast-48-hour")
-    bucket = spec.source.store.bucket
-    s3.create_bucket(bucket, public_read=True)
     init = INIT_TIMES[0]
     config = HrrrArchiveConfig(init_times=(init,), lead_hours=HRRR_LEAD_HOURS, grid=spec.grid.shape)
-    t0 = time.perf_counter()
-    producer = s3.store(bucket)
-    written = write_hrrr_archive(producer, config)
-    _say(
-        f"HRRR: wrote {len(written)} GRIB2 files ({sum(len(f.messages) for f in written)} "
-        f"messages) + .idx to s3://{bucket} in {time.perf_counter() - t0:.1f}s"
+    producer = _producer(s3, spec)
+    written = _written(spec, lambda: write_hrrr_archive(producer, config))
+    ds = _materialize_and_read(
+        spec, env, init, ["temperature_2m", "total_precipitation_surface", "wind_speed_10m_max"]
     )
-    _materialize(init.strftime(PARTITION_FORMAT), env, spec)
-    _, ds = _open_dataset(spec, Path(env["VIDX_REPO_ROOT"]))
-    ds = ds.sel(init_time=[init.replace(tzinfo=None)])
-    _say(f"HRRR dims: {dict(ds.sizes)}; {len(ds.data_vars)} variables")
-    print(ds[["temperature_2m", "total_precipitation_surface", "wind_speed_10m_max"]])
     step = ds.sel(
         init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(HRRR_SAMPLE_LEAD, "h")
     )
@@ -341,15 +364,6 @@ def _demo_hrrr(s3: LocalS3, env: dict[str, str], failures: list[str]) -> int:
         f"ecCodes: {not failures}"
     )
     return int(sum(len(f.messages) for f in written))
-
-
-class _WrittenFile(Protocol):
-    @property
-    def lead_hours(self) -> int: ...
-    @property
-    def data_key(self) -> str: ...
-    @property
-    def messages(self) -> tuple[MessageInfo, ...]: ...
 
 
 def _check_file(

@@ -26,11 +26,8 @@ from vidx_pipeline.checks.decode_health import decode_health
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.fetch import place_file
 from vidx_pipeline.index_formats.base import BadIndexError, SourceObject
-from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.refs import ChunkLocator
-from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_files import ExpectedFile, expected_files
-from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import (
     DatasetSpec,
     EnsembleSpec,
@@ -39,6 +36,7 @@ from vidx_pipeline.spec import (
     RegularLatLonGrid,
 )
 from vidx_pipeline_tests.conftest import SMALL_GRID
+from vidx_pipeline_tests.datasets.helpers import ingest_archive, raw_ranges
 
 REAL_IDX = Path(__file__).parents[1] / "fixtures" / "real" / "noaa-idx"
 INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
@@ -59,15 +57,6 @@ def _file(kind: str, lead: int, member: int) -> ExpectedFile:
     return file
 
 
-def _raw_ranges(text: str) -> list[tuple[str, int, int]]:
-    """(``element:level:window``, offset, length) of every line, read straight from the text."""
-    lines = [line.split(":") for line in text.splitlines()]
-    offsets = [int(fields[1]) for fields in lines] + [DATA_SIZE]
-    return [
-        (":".join(f[3:6]), offsets[i], offsets[i + 1] - offsets[i]) for i, f in enumerate(lines)
-    ]
-
-
 @pytest.mark.parametrize("kind", sorted(REAL))
 def test_every_message_of_the_real_inventory_is_placed_once(kind: str) -> None:
     lead, name = REAL[kind]
@@ -80,7 +69,7 @@ def test_every_message_of_the_real_inventory_is_placed_once(kind: str) -> None:
     refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
-    raw = _raw_ranges(text)
+    raw = raw_ranges(text, DATA_SIZE)
     assert len(refs) == len(raw)
     assert sorted((r.offset, r.length) for r in refs) == sorted((o, n) for _, o, n in raw)
     assert len({locator.slot(r) for r in refs}) == len(raw)
@@ -202,11 +191,7 @@ def test_a_gefs_partition_ingests_every_member_and_kind_and_reads_back_as_eccode
     )
     files = write_gefs_archive(producer, config)
     assert len(files) == len(SMALL_LEADS) * len(SMALL_MEMBERS) * 2
-    repository = open_repository(
-        spec, RepositorySettings(local_root=str(tmp_path)), source_endpoint=local_s3.endpoint
-    )
-    store = open_source_store(spec.source.store, local_s3.endpoint)
-    result = ingest_partition(spec, repository, store, INIT, IngestSettings())
+    repository, store, result = ingest_archive(spec, tmp_path, local_s3, INIT)
     assert result.files_ingested == len(files)
     assert result.missing == []
     assert result.refs_written == sum(len(f.messages) for f in files) == spec.refs_per_partition

@@ -13,22 +13,13 @@ from vidx_pipeline.fetch import place_file
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.refs import ChunkLocator
 from vidx_pipeline.source_files import expected_files
+from vidx_pipeline_tests.datasets.helpers import raw_ranges
 
 REAL_IDX = Path(__file__).parents[1] / "fixtures" / "real" / "noaa-idx"
 INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 SPEC = get_dataset("noaa-gfs-forecast")
 # Beyond the last message of a real inventory: NCEP's files are ~500 MB.
 DATA_SIZE = 600_000_000
-
-
-def _raw_ranges(text: str) -> list[tuple[str, int, int]]:
-    """(``element:level:window``, offset, length) of every line, read straight from the text
-    (independently of gribberish): a length runs to the next line's offset."""
-    lines = [line.split(":") for line in text.splitlines()]
-    offsets = [int(fields[1]) for fields in lines] + [DATA_SIZE]
-    return [
-        (":".join(f[3:6]), offsets[i], offsets[i + 1] - offsets[i]) for i, f in enumerate(lines)
-    ]
 
 
 @pytest.mark.parametrize("lead_hours", [0, 7])
@@ -42,7 +33,7 @@ def test_every_message_of_the_real_inventory_is_placed_once(lead_hours: int) -> 
     refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
-    raw = _raw_ranges(text)
+    raw = raw_ranges(text, DATA_SIZE)
     assert len(refs) == len(raw)
     assert sorted((r.offset, r.length) for r in refs) == sorted((o, n) for _, o, n in raw)
     assert len({locator.slot(r) for r in refs}) == len(raw)
@@ -54,7 +45,7 @@ def test_legacy_names_hold_the_fields_they_always_held() -> None:
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
     refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
-    by_offset = {offset: text for text, offset, _ in _raw_ranges(text)}
+    by_offset = {offset: text for text, offset, _ in raw_ranges(text, DATA_SIZE)}
     field_of = {
         r.variable: by_offset[r.offset] for r in refs if not r.labels.keys() - {"lead_time"}
     }

@@ -33,19 +33,12 @@ from vidx_pipeline.spec import (
     LeadTimeSchedule,
     LeadTimeSegment,
 )
+from vidx_pipeline_tests.datasets.helpers import ingest_archive, raw_ranges
 
 REAL = Path(__file__).parents[1] / "fixtures" / "real"
 INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 SPEC = get_dataset("noaa-hrrr-forecast-48-hour")
 DATA_SIZE = 200_000_000  # beyond the last message of either real inventory
-
-
-def _raw_ranges(text: str) -> list[tuple[str, int, int]]:
-    lines = [line.split(":") for line in text.splitlines()]
-    offsets = [int(fields[1]) for fields in lines] + [DATA_SIZE]
-    return [
-        (":".join(f[3:6]), offsets[i], offsets[i + 1] - offsets[i]) for i, f in enumerate(lines)
-    ]
 
 
 @pytest.mark.parametrize("lead_hours", [0, 24])
@@ -59,7 +52,7 @@ def test_every_message_of_the_real_inventory_is_placed_once(lead_hours: int) -> 
     refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
-    raw = _raw_ranges(text)
+    raw = raw_ranges(text, DATA_SIZE)
     assert sorted((r.offset, r.length) for r in refs) == sorted((o, n) for _, o, n in raw)
     assert len({locator.slot(r) for r in refs}) == len(raw)
     field_of = {r.variable: field for r in refs for field, offset, _ in raw if offset == r.offset}
@@ -180,11 +173,7 @@ def test_an_hrrr_partition_ingests_every_field_and_reads_back_as_eccodes(
     producer = local_s3.store(HRRR_BUCKET)
     config = HrrrArchiveConfig(init_times=(INIT,), lead_hours=SMALL_LEADS, grid=spec.grid.shape)
     files = write_hrrr_archive(producer, config)
-    repository = open_repository(
-        spec, RepositorySettings(local_root=str(tmp_path)), source_endpoint=local_s3.endpoint
-    )
-    store = open_source_store(spec.source.store, local_s3.endpoint)
-    result = ingest_partition(spec, repository, store, INIT, IngestSettings())
+    repository, store, result = ingest_archive(spec, tmp_path, local_s3, INIT)
     assert result.files_ingested == len(SMALL_LEADS)
     assert result.missing == []
     assert result.refs_written == sum(len(f.messages) for f in files) == spec.refs_per_partition
