@@ -3,7 +3,7 @@
 Contract of :func:`fetch_refs`: for each file, concurrently, it GETs the index (where the
 format has one) and, with one small range request, the first message's header sections of the
 data object; it checks that header against the spec and the object's path (edition 2, the
-producer's centre, the partition's reference time, the spec's grid), parses and validates the
+producer's centre, the file's cycle as its path names it, the spec's grid), parses and validates the
 index through its format module, lets the dataset's provider place the messages (refs in label
 space), and judges the placement here: every expected chunk of the file is either filled or
 reported missing, and no two messages fill one chunk. Any bad object raises a
@@ -87,16 +87,17 @@ def checksum_of(spec: DatasetSpec, data: SourceObject) -> dt.datetime | str:
 
 
 def check_header(
-    spec: DatasetSpec, header: GribHeader, *, data_url: str, partition_time: dt.datetime
+    spec: DatasetSpec, header: GribHeader, *, data_url: str, reference_time: dt.datetime
 ) -> None:
-    """Refuse a data object whose first message is not what the spec and path say."""
+    """Refuse a data object whose first message is not what the spec and path say (the path
+    names the cycle: ``reference_time``)."""
     problems = []
     if header.centre != spec.source.centre:
         problems.append(f"centre {header.centre}, expected {spec.source.centre}")
-    if header.reference_time != partition_time:
+    if header.reference_time != reference_time:
         problems.append(
             f"reference time {header.reference_time:%Y-%m-%dT%H:%M}, the path says "
-            f"{partition_time:%Y-%m-%dT%H:%M}"
+            f"{reference_time:%Y-%m-%dT%H:%M}"
         )
     problems.extend(spec.grid.header_problems(header.grid))
     if problems:
@@ -158,7 +159,6 @@ def place_file(
     file: ExpectedFile,
     data: SourceObject,
     index_text: str,
-    partition_time: dt.datetime,
     missing_policy: Literal["report", "fail"],
     *,
     first_message_length: int | None = None,
@@ -171,7 +171,11 @@ def place_file(
     data_url = url_prefix + file.data_key
     index_url = url_prefix + file.index_key if file.index_key else data_url
     entries = get_format(file.kind.index_format).parse(
-        index_text, index_url=index_url, data=data, data_url=data_url, init=partition_time
+        index_text,
+        index_url=index_url,
+        data=data,
+        data_url=data_url,
+        init=file.reference_time,
     )
     if first_message_length is not None:
         check_first_message(entries, first_message_length, index_url=index_url, data_url=data_url)
@@ -198,7 +202,6 @@ def fetch_refs(
     store: ObjectStore,
     files: Sequence[ExpectedFile],
     listed: dict[str, SourceObject],
-    partition_time: dt.datetime,
     *,
     max_concurrent_requests: int,
     missing_policy: Literal["report", "fail"],
@@ -231,22 +234,23 @@ def fetch_refs(
 
         async def one(file: ExpectedFile) -> FileRefs:
             text, first_header = await asyncio.gather(index_text(file), header(file))
-            check_header(
-                spec,
-                first_header,
-                data_url=url_prefix + file.data_key,
-                partition_time=partition_time,
-            )
-            return place_file(
+            # The index first: where both disagree with the path, its error names the line.
+            placed = place_file(
                 spec,
                 locator,
                 file,
                 listed[file.data_key],
                 text,
-                partition_time,
                 missing_policy,
                 first_message_length=first_header.total_length,
             )
+            check_header(
+                spec,
+                first_header,
+                data_url=url_prefix + file.data_key,
+                reference_time=file.reference_time,
+            )
+            return placed
 
         outcomes = await asyncio.gather(*(one(f) for f in files), return_exceptions=True)
         for outcome in outcomes:  # the first bad file in lead order, whichever arrived first

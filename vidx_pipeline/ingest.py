@@ -15,8 +15,10 @@ Contract of :class:`IngestRun` (and of :func:`ingest_partition`, a run of one pa
 - A commit that loses a race is redone in a fresh session: progress is re-read (files another
   run committed are dropped), the append dimension re-grown if still needed, refs set again.
 - The run polls every ``poll_interval_seconds`` while any partition may still receive files,
-  that is until every expected file is in or the partition's deadline passes (partition time +
-  the producer's latest publication delay + ``deadline_grace_seconds``). A backfill of past
+  that is until every expected file is in or the partition's deadline passes (its source
+  cycle + the producer's latest publication delay + ``deadline_grace_seconds``).
+- An analysis (partitions by valid time) never grows into the future: a partition later than
+  the clock is refused. A backfill of past
   partitions is therefore one poll and one commit; an operational run follows publication.
   New refs are committed at most every ``commit_interval_seconds``, at once when nothing
   more can arrive, and early whenever ``max_files_per_commit`` files are pending (so that a
@@ -154,6 +156,11 @@ class IngestRun:
         self.on_commit = on_commit
         grace = dt.timedelta(seconds=self.settings.deadline_grace_seconds)
         self.partitions: list[_PartitionState] = []
+        if spec.partitioning == "valid_time" and (late := max(partition_times)) > clock():
+            raise ValueError(
+                f"{spec.dataset_id}: valid time {late.isoformat()} is in the future; an "
+                "analysis grows only to times that have passed"
+            )
         for when in sorted(t.astimezone(dt.UTC) for t in partition_times):
             files = expected_files(spec, when)
             position = spec.append_dimension.index_of(when)
@@ -161,7 +168,7 @@ class IngestRun:
                 time=when,
                 position=position,
                 files=files,
-                deadline=when + spec.publication.last_file_after + grace,
+                deadline=spec.publication_deadline(when) + grace,
                 result=IngestResult(spec.dataset_id, when, files_expected=len(files)),
             )
             state.progress = progress_row(repository, position)
@@ -198,7 +205,6 @@ class IngestRun:
                 self.store,
                 todo,
                 listed,
-                state.time,
                 max_concurrent_requests=self.settings.max_concurrent_requests,
                 missing_policy=self.settings.missing_variables,
             )

@@ -13,7 +13,8 @@ Everything else happens here, the same way for every provider:
   31.
 - :func:`place_entries` walks the entries once (a dict lookup each) into columnar
   :class:`FileRefs`; a key the table lacks, or one occurring more often than it has places, is
-  new producer output (``unplaced``); expected chunks left empty are ``missing``.
+  new producer output (``unplaced``); a key the table holds with no place is a message the
+  dataset leaves out at this lead; expected chunks left empty are ``missing``.
 """
 
 from __future__ import annotations
@@ -171,7 +172,10 @@ def place_entries(
         if isinstance(key, Refused):
             refused.append(f"{index_url} line {line}: {key.reason}")
             continue
-        candidates = by_key.get(key, ())
+        candidates = by_key.get(key)
+        if candidates == ():
+            continue  # a message the dataset leaves out at this lead
+        candidates = candidates or ()
         used = taken.get(key, 0)
         if used >= len(candidates):
             unplaced.append(f"{key} ({index_url} line {line})")

@@ -41,8 +41,10 @@ class Provider(Protocol):
         self, spec: DatasetSpec, file: ExpectedFile
     ) -> Mapping[str, Sequence[Placement]]:
         """Message key -> where each occurrence of that message in ``file`` goes, in file order
-        (several where the producer writes one key for several fields). Must give a place to
-        every chunk the spec expects of the file. Called once per (kind, lead, member)."""
+        (several where the producer writes one key for several fields); an empty sequence for a
+        message the producer writes and the dataset knowingly leaves out at this lead (not new
+        output). Must give a place to every chunk the spec expects of the file. Called once
+        per (kind, lead, member)."""
         ...
 
     def message_key(self, entry: IndexEntry, file: ExpectedFile) -> str | Refused:

@@ -28,6 +28,7 @@ class ExpectedFile:
     """One file the producer publishes for a partition."""
 
     kind: SourceFileKind
+    reference_time: dt.datetime  # the producer's cycle: every message's reference time
     lead_hours: int
     member: int | None  # the ensemble member a per-member file holds
     progress_index: tuple[int, ...]  # position in the progress flags after the append dimension
@@ -40,8 +41,11 @@ class ExpectedFile:
 
 
 def expected_files(spec: DatasetSpec, partition_time: dt.datetime) -> list[ExpectedFile]:
-    """Every file of the partition, in lead, then member, then file-kind order. Its
-    ``progress_index`` follows :attr:`DatasetSpec.progress_dims`."""
+    """Every file of the partition — the source cycle's files at the partition's source leads
+    (:meth:`DatasetSpec.source_cycle`, :meth:`~DatasetSpec.source_leads`) — in lead, then
+    member, then file-kind order. Its ``progress_index`` follows
+    :attr:`DatasetSpec.progress_dims`."""
+    cycle = spec.source_cycle(partition_time)
     progress_dims = spec.progress_dims
     members: Sequence[tuple[int | None, str | None]] = (
         list(zip(spec.ensemble.members, spec.ensemble.member_labels, strict=True))
@@ -49,7 +53,7 @@ def expected_files(spec: DatasetSpec, partition_time: dt.datetime) -> list[Expec
         else [(None, None)]
     )
     files = []
-    for lead_index, lead_hours in enumerate(spec.lead_hours):
+    for lead_index, lead_hours in enumerate(spec.source_leads(partition_time)):
         for member_index, (member, label) in enumerate(members):
             for kind_index, kind in enumerate(spec.source.files):
                 if not kind.per_member and member_index > 0:
@@ -59,10 +63,11 @@ def expected_files(spec: DatasetSpec, partition_time: dt.datetime) -> list[Expec
                     ENSEMBLE_MEMBER: member_index,
                     SOURCE_FILE: kind_index,
                 }
-                fields = {"init": partition_time, "lead_hours": lead_hours, "member": label}
+                fields = {"init": cycle, "lead_hours": lead_hours, "member": label}
                 files.append(
                     ExpectedFile(
                         kind=kind,
+                        reference_time=cycle,
                         lead_hours=lead_hours,
                         member=member if kind.per_member else None,
                         progress_index=tuple(positions[d] for d in progress_dims[1:]),

@@ -30,8 +30,10 @@ How the coming datasets map onto these models:
 - **DWD ICON-EU**: ``index_format="none"`` (the whole object is the chunk) and
   ``compression="bz2"``: the array's codec chain is bz2 then ``gribberish``.
 - **HRRR**: a :class:`LambertConformalGrid` (dims ``y``, ``x``; 2-D latitude/longitude).
-- **Analyses**: the append dimension is ``time``, no ``lead_times`` (one implicit lead 0);
-  partitions are valid times. Key templates still receive the partition time as ``init``.
+- **Analyses**: the append dimension is ``time``, no ``lead_times``; partitions are valid
+  times. Drawn from forecast cycles (GFS analysis), ``source_cycles`` says which cycle and lead
+  feed each step, and key templates receive that cycle as ``init`` and that lead as
+  ``lead_hours``; without it, the partition time at lead 0.
 """
 
 from __future__ import annotations
@@ -487,6 +489,13 @@ class VariableSpec(FrozenModel):
         "-> the levels that kind holds (every level in exactly one kind). Excludes "
         "source_file.",
     )
+    only_at_leads: tuple[int, ...] | None = Field(
+        None,
+        description="The only source leads at which the dataset takes the variable (None: "
+        "every lead the producer writes it). At other leads the producer's message is known "
+        "and left out: neither missing nor new output (an analysis takes a windowed field only "
+        "where its window is the hour before).",
+    )
     dtype: Literal["float32", "float64"] = "float32"
 
     @field_validator("match", mode="before")
@@ -528,21 +537,29 @@ class VariableSpec(FrozenModel):
         return (self.source_file or default,)
 
     def expected_levels_in(
-        self, file_kind: str, default: str, lead_hours: int
+        self, file_kind: str, default: str, lead_hours: int, *, written: bool = False
     ) -> tuple[Label | None, ...]:
-        """:meth:`expected_levels` found in files of kind ``file_kind`` (``default``: the
-        dataset's first kind, which holds variables that name none)."""
+        """:meth:`expected_levels` (``written``: :meth:`written_levels`) found in files of kind
+        ``file_kind`` (``default``: the dataset's first kind, which holds variables that name
+        none)."""
         if file_kind not in self.source_files(default):
             return ()
-        levels = self.expected_levels(lead_hours)
+        levels = self.written_levels(lead_hours) if written else self.expected_levels(lead_hours)
         if self.level_source_files is None:
             return levels
         here = set(self.level_source_files[file_kind])
         return tuple(level for level in levels if level in here)
 
     def expected_levels(self, lead_hours: int) -> tuple[Label | None, ...]:
-        """Level values expected at ``lead_hours`` (``(None,)``: expected, no level dimension;
-        ``()``: not expected at this lead)."""
+        """Level values the dataset takes at ``lead_hours`` (``(None,)``: expected, no level
+        dimension; ``()``: not expected at this lead)."""
+        if self.only_at_leads is not None and lead_hours not in self.only_at_leads:
+            return ()
+        return self.written_levels(lead_hours)
+
+    def written_levels(self, lead_hours: int) -> tuple[Label | None, ...]:
+        """Level values the producer writes at ``lead_hours``, whether or not the dataset takes
+        them (:attr:`only_at_leads`)."""
         if lead_hours == 0 and (
             not self.expected_at_lead_zero
             or (isinstance(self.window, StatisticalWindow) and not self.window.at_lead_zero)
@@ -559,8 +576,35 @@ class VariableSpec(FrozenModel):
 # Operations
 
 
+class SourceCycles(FrozenModel):
+    """Where an analysis (a dataset by valid time) takes each step: from the producer's newest
+    forecast cycle at or before it (cycles every ``frequency`` from ``start``), at lead =
+    step - cycle, so leads 0 .. ``frequency`` - 1 step (GFS: f000 then f001-f005).
+
+    One source per step: a newer cycle's leads start at its own time, so it never covers a step
+    already taken from an older one, and a committed step is never replaced by another cycle
+    (a re-published file of the same cycle is repaired as for every dataset).
+    """
+
+    start: dt.datetime
+    frequency: dt.timedelta
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def cycle_of(self, valid_time: dt.datetime) -> dt.datetime:
+        """The newest cycle at or before ``valid_time``."""
+        offset = valid_time.astimezone(dt.UTC) - self.start
+        if offset < dt.timedelta(0):
+            raise ValueError(f"{valid_time.isoformat()} is before the first source cycle")
+        return self.start + (offset // self.frequency) * self.frequency
+
+
 class PublicationSchedule(FrozenModel):
-    """When the producer's files for a cycle appear, relative to the partition time."""
+    """When the producer's files for a cycle appear, relative to the cycle (the partition time
+    of a forecast; the source cycle of an analysis step: :meth:`DatasetSpec.source_cycle`)."""
 
     first_file_after: dt.timedelta = Field(description="Typical delay to the first file.")
     last_file_after: dt.timedelta = Field(description="Latest delay to the last file.")
@@ -590,6 +634,11 @@ class DatasetSpec(FrozenModel):
     manifest_split_size: int = Field(
         1, gt=0, description="Append-dimension steps per manifest split of each variable."
     )
+    source_cycles: SourceCycles | None = Field(
+        None,
+        description="An analysis drawn from forecast cycles: which cycle and lead feed each "
+        "step. None: each partition is its own cycle (forecasts; analyses written at lead 0).",
+    )
     checksum: Literal["last_modified", "etag"] = Field(
         "last_modified",
         description="What each ref carries to detect a changed source object. Last-modified "
@@ -605,6 +654,8 @@ class DatasetSpec(FrozenModel):
         reserved = {*self.grid.dims, *self.non_grid_dims, "valid_time", "ingested"}
         if clash := reserved & set(names):
             raise ValueError(f"{self.dataset_id}: variable names {sorted(clash)} are reserved")
+        if self.source_cycles is not None:
+            self._check_source_cycles(self.source_cycles)
         level_names = {level.name for level in self.levels}
         for kind in self.source.files:
             if kind.per_member and self.ensemble is None:
@@ -640,6 +691,74 @@ class DatasetSpec(FrozenModel):
                     f" not on {variable.level_dimension}"
                 )
         return self
+
+    def _check_source_cycles(self, cycles: SourceCycles) -> None:
+        """An analysis from forecast cycles steps along ``time``, reads each cycle at leads
+        shorter than its cadence, and takes a windowed field only where one message covers
+        exactly the step before (refs only: no arithmetic on values)."""
+        append = self.append_dimension
+        if append.name != "time" or self.lead_times is not None:
+            raise ValueError(
+                f"{self.dataset_id}: source_cycles is for an analysis (append dimension 'time', "
+                "no lead_times)"
+            )
+        if cycles.frequency % append.frequency or (cycles.start - append.start) % (
+            append.frequency
+        ):
+            raise ValueError(
+                f"{self.dataset_id}: source cycles every {cycles.frequency} from "
+                f"{cycles.start.isoformat()} are not on the {append.frequency} time axis"
+            )
+        step_hours = append.frequency / dt.timedelta(hours=1)
+        for variable in self.variables:
+            if not isinstance(variable.window, StatisticalWindow):
+                continue
+            leads = variable.only_at_leads
+            if not leads or any(
+                lead - variable.window.window_start(lead) != step_hours for lead in leads
+            ):
+                raise ValueError(
+                    f"{self.dataset_id}: windowed {variable.name} must be taken only at leads "
+                    f"where its window is the {append.frequency} before the step "
+                    f"(only_at_leads={leads})"
+                )
+
+    def source_cycle(self, partition_time: dt.datetime) -> dt.datetime:
+        """The producer's cycle whose files fill the partition (and whose publication schedule
+        it follows): the partition itself, or an analysis step's newest source cycle."""
+        if self.source_cycles is None:
+            return partition_time
+        return self.source_cycles.cycle_of(partition_time)
+
+    def source_leads(self, partition_time: dt.datetime) -> tuple[int, ...]:
+        """The leads of the source cycle's files that fill the partition: every lead of a
+        forecast; the one lead of an analysis step (0 without source cycles)."""
+        if self.source_cycles is None:
+            return self.lead_hours
+        cycle = self.source_cycles.cycle_of(partition_time)
+        return (int((partition_time - cycle) / dt.timedelta(hours=1)),)
+
+    @property
+    def source_lead_hours(self) -> tuple[int, ...]:
+        """Every lead at which files are read, over all partitions."""
+        if self.source_cycles is None:
+            return self.lead_hours
+        step = self.append_dimension.frequency
+        steps = self.source_cycles.frequency // step
+        return tuple(int(k * step / dt.timedelta(hours=1)) for k in range(steps))
+
+    def publication_deadline(self, partition_time: dt.datetime) -> dt.datetime:
+        """When the producer's last file of the partition is due at the latest."""
+        return self.source_cycle(partition_time) + self.publication.last_file_after
+
+    def publication_due(self, partition_time: dt.datetime) -> dt.datetime:
+        """When an operational run of the partition should start polling."""
+        publication = self.publication
+        return (
+            self.source_cycle(partition_time)
+            + publication.first_file_after
+            - publication.poll_ahead
+        )
 
     @property
     def partitioning(self) -> Literal["init_time", "valid_time"]:
@@ -680,13 +799,15 @@ class DatasetSpec(FrozenModel):
 
     @property
     def refs_per_partition(self) -> int:  # not cached: model_copy would copy a stale value
-        """How many chunks (messages) a complete partition holds."""
+        """How many chunks (messages) a complete partition holds (the most, for an analysis
+        whose steps draw on different leads)."""
         members = len(self.ensemble.members) if self.ensemble is not None else 1
-        return members * sum(
-            len(variable.expected_levels(lead))
-            for variable in self.variables
-            for lead in self.lead_hours
-        )
+        per_lead = [
+            sum(len(variable.expected_levels(lead)) for variable in self.variables)
+            for lead in self.source_lead_hours
+        ]
+        total = max(per_lead) if self.source_cycles is not None else sum(per_lead)
+        return members * total
 
     def level(self, name: str) -> LevelDimension:
         for level in self.levels:
@@ -706,11 +827,14 @@ class DatasetSpec(FrozenModel):
         return tuple(v for v in self.variables if file_kind in v.source_files(default))
 
     def expected_levels_in(
-        self, variable: VariableSpec, file_kind: str, lead_hours: int
+        self, variable: VariableSpec, file_kind: str, lead_hours: int, *, written: bool = False
     ) -> tuple[Label | None, ...]:
-        """The levels of ``variable`` a file of kind ``file_kind`` holds at ``lead_hours``
-        (``(None,)``: the variable has no level dimension and the file holds it)."""
-        return variable.expected_levels_in(file_kind, self.source.files[0].name, lead_hours)
+        """The levels of ``variable`` the dataset takes from a file of kind ``file_kind`` at
+        ``lead_hours`` (``written``: the levels the file holds, taken or not; ``(None,)``: the
+        variable has no level dimension and the file holds it)."""
+        return variable.expected_levels_in(
+            file_kind, self.source.files[0].name, lead_hours, written=written
+        )
 
     def compression_of(self, variable: VariableSpec) -> Literal["none", "bz2"]:
         """The object compression of the files holding ``variable`` (one for all of them)."""

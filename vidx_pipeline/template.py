@@ -12,7 +12,8 @@ Layout written by :func:`write_template`:
   projected grid); ``valid_time`` (append x lead), ``ingested`` (one flag per expected source
   file: the per-partition progress) and ``source_modified`` (each ingested file's data object
   last-modified time, as its refs record it) as coordinates chunked one append step per chunk,
-  so that partitions write disjoint chunks.
+  so that partitions write disjoint chunks; for an analysis drawn from forecast cycles,
+  ``source_lead_time`` (time) says which lead of which cycle each step is.
 
 The append dimension starts empty and :func:`grow_append_dimension` extends it to the newest
 value being ingested, never beyond. Positions are pure arithmetic on the spec's start and
@@ -41,6 +42,7 @@ from vidx_pipeline.spec import ENSEMBLE_MEMBER, LEAD_TIME, SOURCE_FILE, DatasetS
 
 TIME_UNITS = "seconds since 1970-01-01 00:00:00"
 VALID_TIME_ARRAY = "valid_time"
+SOURCE_LEAD_TIME_ARRAY = "source_lead_time"
 # The init_time coordinate is read whole by every reader: keep it in one chunk.
 APPEND_COORD_CHUNK = 1 << 20
 # valid_time is written only when the append dimension grows (and growing sessions never run
@@ -114,6 +116,22 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             "dtype": "int64",
             "chunks": (VALID_TIME_APPEND_CHUNK, len(spec.lead_hours)),
             "filters": [_time_delta()],
+        }
+    if spec.source_cycles is not None:
+        coords[SOURCE_LEAD_TIME_ARRAY] = (
+            (append,),
+            np.array([], "timedelta64[ns]"),
+            {
+                "standard_name": "forecast_period",
+                "long_name": "lead time of the forecast message each step is taken from",
+                "comment": "Each step comes from the newest forecast cycle at or before it, at "
+                "this lead (0: the analysis); that cycle is time - source_lead_time.",
+            },
+        )
+        encoding[SOURCE_LEAD_TIME_ARRAY] = {
+            "units": "seconds",
+            "dtype": "int64",
+            "chunks": (VALID_TIME_APPEND_CHUNK,),
         }
     if spec.ensemble is not None:
         coords[ENSEMBLE_MEMBER] = (
@@ -228,6 +246,11 @@ async def _grow_append_dimension(spec: DatasetSpec, store: Store, needed_length:
     new_times = [spec.append_dimension.value_at(i) for i in range(old_length, needed_length)]
     seconds = np.array([epoch_seconds(t) for t in new_times], "int64")
     await coord.setitem(slice(old_length, needed_length), seconds)
+    if spec.source_cycles is not None:
+        source_lead = await group.getitem(SOURCE_LEAD_TIME_ARRAY)
+        assert isinstance(source_lead, AsyncArray)
+        leads = [spec.source_leads(t)[0] for t in new_times]
+        await source_lead.setitem(slice(old_length, needed_length), np.array(leads, "int64") * 3600)
     if spec.lead_times is not None:
         valid = await group.getitem(VALID_TIME_ARRAY)
         assert isinstance(valid, AsyncArray)

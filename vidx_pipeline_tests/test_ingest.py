@@ -382,7 +382,6 @@ def test_objects_replaced_or_deleted_between_listing_and_read_are_refused(
                 store,
                 [file],
                 listed,
-                init,
                 max_concurrent_requests=4,
                 missing_policy="report",
             )

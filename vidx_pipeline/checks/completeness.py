@@ -33,7 +33,7 @@ def completeness(inputs: CheckInputs) -> CheckOutcome:
     files_judged = files_ingested = 0
     for when in inputs.partition_times:
         files = expected_files(spec, when)
-        in_window = inputs.now < when + spec.publication.last_file_after
+        in_window = inputs.now < spec.publication_deadline(when)
         judged = published_files(files, list_partition(inputs.store, files)) if in_window else files
         flagged, states = slot_states(inputs.repository, when, judged)
         files_judged += len(judged)

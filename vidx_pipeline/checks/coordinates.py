@@ -1,6 +1,7 @@
 """Coordinates and bookkeeping: the append coordinate holds each partition's time, ``valid_time
-= init_time + lead_time``, progress flags agree with refs (no flag without its refs, no ref
-without its flag), and the append dimension ends at the newest ingested value."""
+= init_time + lead_time`` (in an analysis from forecast cycles, ``source_lead_time`` is each
+step's source lead), progress flags agree with refs (no flag without its refs, no ref without
+its flag), and the append dimension ends at the newest ingested value."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from vidx_pipeline.checks.base import (
     partition_label,
 )
 from vidx_pipeline.progress import PROGRESS_ARRAY
-from vidx_pipeline.template import VALID_TIME_ARRAY, epoch_seconds
+from vidx_pipeline.template import SOURCE_LEAD_TIME_ARRAY, VALID_TIME_ARRAY, epoch_seconds
 from vidx_pipeline.validation import partial_commit_problems
 
 
@@ -48,6 +49,14 @@ def coordinates(inputs: CheckInputs) -> CheckOutcome:
             if wrong := np.flatnonzero(valid != wanted).tolist():
                 leads = [spec.lead_hours[i] for i in wrong[:10]]
                 problems.append(f"{label}: valid_time != init_time + lead_time at leads {leads}")
+        if spec.source_cycles is not None:
+            stored_lead = int(np.asarray(_array(group, SOURCE_LEAD_TIME_ARRAY)[position]))
+            (lead,) = spec.source_leads(when)
+            if stored_lead != lead * 3600:
+                problems.append(
+                    f"{label}: source_lead_time holds {stored_lead} s, the step's source is "
+                    f"f{lead:03d} of {partition_label(spec.source_cycle(when))}"
+                )
         problems += [f"{label}: {p}" for p in partial_commit_problems(inputs.repository, when)]
     if length:
         last = np.asarray(_array(group, PROGRESS_ARRAY)[length - 1])

@@ -64,19 +64,22 @@ def time_problems(
     when: dt.datetime,
     facts: MessageFacts,
 ) -> list[str]:
-    """Reference time, forecast time or window, and member of the message against the chunk."""
+    """Reference time, forecast time or window, and member of the message against the chunk
+    (whose reference time is the partition's source cycle, and lead its ``lead_time`` label or,
+    in an analysis, the partition's source lead)."""
     problems = []
-    if spec.append_dimension.name == "init_time" and facts.reference_time != when:
+    cycle = spec.source_cycle(when)
+    if facts.reference_time != cycle:
         problems.append(f"reference time {facts.reference_time:%Y-%m-%dT%H:%M}")
-    lead = labels.get(LEAD_TIME)
+    lead = labels.get(LEAD_TIME) if spec.lead_times is not None else spec.source_leads(when)[0]
     if isinstance(lead, int):
-        valid = when + dt.timedelta(hours=lead)
+        valid = cycle + dt.timedelta(hours=lead)
         match variable.window:
             case InstantWindow():
                 if facts.forecast_time != valid:
                     problems.append(f"valid time {facts.forecast_time:%Y-%m-%dT%H:%M}")
             case StatisticalWindow():
-                start = when + dt.timedelta(hours=variable.window.window_start(lead))
+                start = cycle + dt.timedelta(hours=variable.window.window_start(lead))
                 if (facts.forecast_time, facts.forecast_end) != (start, valid):
                     end = f"{facts.forecast_end:%Y-%m-%dT%H:%M}" if facts.forecast_end else "none"
                     problems.append(

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from vidx_pipeline.datasets.noaa_gefs_forecast import NOAA_GEFS_FORECAST_35_DAY
+from vidx_pipeline.datasets.noaa_gfs_analysis import NOAA_GFS_ANALYSIS
 from vidx_pipeline.datasets.noaa_gfs_forecast import NOAA_GFS_FORECAST
 from vidx_pipeline.datasets.noaa_hrrr_forecast_48_hour import NOAA_HRRR_FORECAST_48_HOUR
 from vidx_pipeline.spec import DatasetSpec
 
 DATASETS: dict[str, DatasetSpec] = {
     spec.dataset_id: spec
-    for spec in (NOAA_GFS_FORECAST, NOAA_GEFS_FORECAST_35_DAY, NOAA_HRRR_FORECAST_48_HOUR)
+    for spec in (
+        NOAA_GFS_FORECAST,
+        NOAA_GEFS_FORECAST_35_DAY,
+        NOAA_HRRR_FORECAST_48_HOUR,
+        NOAA_GFS_ANALYSIS,
+    )
 }
 
 

@@ -1,7 +1,8 @@
 """Publication sensors: one per dataset, starting operational runs as the producer publishes.
 
-Each tick lists the newest cycles' prefixes in the source bucket (one listing per cycle still
-within its publication window) and:
+Each tick lists the newest partitions' prefixes in the source bucket (one listing per partition
+whose source cycle is still within its publication window; never a partition later than now)
+and:
 
 - requests a run for a cycle when its publication is due (``poll_ahead`` before the producer's
   typical first-file delay), so that the run is already polling when the first file lands and
@@ -78,13 +79,14 @@ class PublicationCursor(BaseModel):
 def candidate_partitions(
     spec: DatasetSpec, now: dt.datetime, grace: dt.timedelta
 ) -> list[dt.datetime]:
-    """Cycles that may be publishing at ``now``: newest first, within the publication window."""
+    """Partitions that may be publishing at ``now`` (never one later than ``now``): newest
+    first, while their source cycle's publication window (plus ``grace``) is still open."""
     axis = spec.append_dimension
-    newest = axis.latest_at_or_before(now)
-    window = spec.publication.last_file_after + grace
+    if now < axis.start:
+        return []
     candidates = []
-    when = newest
-    while when >= now - window and when >= axis.start:
+    when = axis.latest_at_or_before(now)
+    while when >= axis.start and now <= spec.publication_deadline(when) + grace:
         candidates.append(when)
         when -= axis.frequency
     return candidates
@@ -138,12 +140,7 @@ def evaluate_publication(
         key = when.strftime(PARTITION_FORMAT)
         files = expected_files(spec, when)
         published = published_files(files, list_partition(store, files))
-        publication = spec.publication
-        due = (
-            when + publication.first_file_after - publication.poll_ahead
-            <= now
-            < when + publication.last_file_after
-        )
+        due = spec.publication_due(when) <= now < spec.publication_deadline(when)
         if key not in cursor.started and (published or due):
             cursor.started[key] = now.isoformat()
             trigger = "first-file" if published else "due"

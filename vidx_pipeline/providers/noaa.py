@@ -87,15 +87,21 @@ def wgrib2_match(variable: VariableSpec) -> Wgrib2Match:
 
 
 def level_texts(
-    spec: DatasetSpec, variable: VariableSpec, lead_hours: int, file_kind: str | None = None
+    spec: DatasetSpec,
+    variable: VariableSpec,
+    lead_hours: int,
+    file_kind: str | None = None,
+    *,
+    written: bool = False,
 ) -> list[tuple[str, Label | None]]:
     """(level text, level value) of every level of ``variable`` expected at ``lead_hours`` in
-    files of kind ``file_kind`` (None: in any kind)."""
+    files of kind ``file_kind`` (None: in any kind); ``written``: every level the producer
+    writes there, whether the dataset takes it or not."""
     match = wgrib2_match(variable)
     levels = (
-        variable.expected_levels(lead_hours)
+        (variable.written_levels(lead_hours) if written else variable.expected_levels(lead_hours))
         if file_kind is None
-        else spec.expected_levels_in(variable, file_kind, lead_hours)
+        else spec.expected_levels_in(variable, file_kind, lead_hours, written=written)
     )
     if variable.level_dimension is None:
         return [(match.level, None)] if levels else []
@@ -108,16 +114,24 @@ def expected_texts(
     spec: DatasetSpec, file_kind: str, lead_hours: int, member: int | None = None
 ) -> dict[str, list[Placement]]:
     """``ELEMENT:LEVEL:WINDOW`` -> where each message with that text goes at this lead (and
-    member), in the spec's variable order (several when texts coincide)."""
+    member), in the spec's variable order (several when texts coincide); no place for the
+    messages of a variable the dataset leaves out at this lead (``only_at_leads``)."""
     texts: dict[str, list[Placement]] = {}
+    left_out: list[str] = []
     for variable in spec.variables_in(file_kind):
         window = wgrib2_window_text(variable.window, lead_hours)
         if window is None:
             continue
         element = wgrib2_match(variable).element
-        for level_text, value in level_texts(spec, variable, lead_hours, file_kind):
+        taken = level_texts(spec, variable, lead_hours, file_kind)
+        for level_text, value in taken:
             labels = chunk_labels(lead_hours, member, variable.level_dimension, value)
             texts.setdefault(f"{element}:{level_text}:{window}", []).append((variable.name, labels))
+        if not taken:
+            written = level_texts(spec, variable, lead_hours, file_kind, written=True)
+            left_out += [f"{element}:{level_text}:{window}" for level_text, _ in written]
+    for text in left_out:
+        texts.setdefault(text, [])
     return texts
 
 

@@ -65,7 +65,7 @@ def test_every_message_of_the_real_inventory_is_placed_once(kind: str) -> None:
     assert file.data_key == f"gefs.20250801/00/atmos/{kind}p5/gec00.t00z.{kind}.0p50.f{lead:03d}"
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
-    placed = place_file(SPEC, locator, file, data, text, INIT, "fail")
+    placed = place_file(SPEC, locator, file, data, text, "fail")
     refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
@@ -111,7 +111,7 @@ def test_a_member_file_whose_index_describes_another_member_is_a_bad_index(membe
     file = _file("pgrb2a", lead, member)
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     with pytest.raises(BadIndexError) as raised:
-        place_file(SPEC, ChunkLocator(SPEC), file, data, text, INIT, "fail")
+        place_file(SPEC, ChunkLocator(SPEC), file, data, text, "fail")
     assert raised.value.line == 1
     assert f"gep{member:02d}" in str(raised.value)
     assert f"ENS=low-res ctl, but the file's name is member {member} (ENS=+{member})" in str(
@@ -125,7 +125,7 @@ def test_a_perturbed_member_file_that_says_its_own_member_is_placed() -> None:
     file = _file("pgrb2a", lead, 12)
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
-    refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
+    refs = place_file(SPEC, locator, file, data, text, "fail").refs(locator)
     assert len(refs) == len(text.splitlines())
     assert {r.labels["ensemble_member"] for r in refs} == {12}
 

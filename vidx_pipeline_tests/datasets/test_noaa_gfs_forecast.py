@@ -29,7 +29,7 @@ def test_every_message_of_the_real_inventory_is_placed_once(lead_hours: int) -> 
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
     # "fail": any chunk the spec expects at this lead and the file lacks is an error.
-    placed = place_file(SPEC, locator, file, data, text, INIT, "fail")
+    placed = place_file(SPEC, locator, file, data, text, "fail")
     refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
@@ -44,7 +44,7 @@ def test_legacy_names_hold_the_fields_they_always_held() -> None:
     (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 7]
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
-    refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
+    refs = place_file(SPEC, locator, file, data, text, "fail").refs(locator)
     by_offset = {offset: text for text, offset, _ in raw_ranges(text, DATA_SIZE)}
     field_of = {
         r.variable: by_offset[r.offset] for r in refs if not r.labels.keys() - {"lead_time"}
@@ -73,7 +73,7 @@ def test_f006_gives_its_two_identical_accumulation_lines_one_variable_each() -> 
     (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 6]
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
-    refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
+    refs = place_file(SPEC, locator, file, data, text, "fail").refs(locator)
     apcp = sorted((r.offset, r.variable) for r in refs if r.variable.startswith("total_prec"))
     assert len(apcp) == 2
     assert apcp[0][1] != apcp[1][1]

@@ -48,7 +48,7 @@ def test_every_message_of_the_real_inventory_is_placed_once(lead_hours: int) -> 
     assert file.data_key == f"hrrr.20250801/conus/hrrr.t00z.wrfsfcf{lead_hours:02d}.grib2"
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
-    placed = place_file(SPEC, locator, file, data, text, INIT, "fail")
+    placed = place_file(SPEC, locator, file, data, text, "fail")
     refs = placed.refs(locator)
     assert placed.unplaced == []
     assert placed.refused == []
@@ -75,7 +75,7 @@ def test_f01_gives_its_two_identical_accumulation_lines_one_variable_each() -> N
     (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 1]
     data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
     locator = ChunkLocator(SPEC)
-    refs = place_file(SPEC, locator, file, data, text, INIT, "fail").refs(locator)
+    refs = place_file(SPEC, locator, file, data, text, "fail").refs(locator)
     apcp = sorted((r.offset, r.variable) for r in refs if r.variable.startswith("total_prec"))
     assert [variable for _, variable in apcp] == [
         "total_precipitation_surface",
@@ -138,7 +138,7 @@ def test_an_index_past_the_end_of_its_object_is_a_bad_index_naming_the_line() ->
     (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 24]
     data = SourceObject(file.data_key, offsets[100], INIT, None)
     with pytest.raises(BadIndexError) as raised:
-        place_file(SPEC, ChunkLocator(SPEC), file, data, text, INIT, "fail")
+        place_file(SPEC, ChunkLocator(SPEC), file, data, text, "fail")
     assert raised.value.line == 101
     assert "hrrr.20250801/conus/hrrr.t00z.wrfsfcf24.grib2.idx line 101" in str(raised.value)
     assert f"lies outside s3://noaa-hrrr-bdp-pds/{file.data_key}" in str(raised.value)
