@@ -29,7 +29,7 @@ from vidx_pipeline.orchestration.assets import (
     repository_resource_key,
     source_resource_key,
 )
-from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT
+from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.orchestration.resources import (
     REPOSITORY_STORAGE_KEY,
     IcechunkRepositoryResource,
@@ -39,7 +39,9 @@ from vidx_pipeline.orchestration.resources import (
 from vidx_pipeline.orchestration.sensors import PublicationCursor, build_publication_sensor
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
+from vidx_pipeline.spec import DatasetSpec
 from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec
+from vidx_pipeline_tests.datasets.test_noaa_gfs_analysis import small_analysis_spec
 
 BUCKET = "gfs-sensor-test"
 SPEC = small_gfs_spec(bucket=BUCKET)
@@ -66,29 +68,35 @@ class Harness:
     """Evaluates the sensor tick by tick, carrying its cursor as the daemon would."""
 
     def __init__(
-        self, storage: RepositoryStorageResource, instance: DagsterInstance, now: dt.datetime
+        self,
+        storage: RepositoryStorageResource,
+        instance: DagsterInstance,
+        now: dt.datetime,
+        spec: DatasetSpec = SPEC,
     ) -> None:
         self.instance = instance
         self.cursor: str | None = None
+        self.now = now
+        job = define_asset_job(f"{asset_name(spec)}_operational_job", selection=[asset_name(spec)])
         self.sensor = build_publication_sensor(
-            SPEC,
-            JOB,
-            repository_resource_key(SPEC),
-            source_resource_key(SPEC),
-            clock=lambda: now,
+            spec,
+            job,
+            repository_resource_key(spec),
+            source_resource_key(spec),
+            clock=lambda: self.now,
         )
         self.resources = {
             REPOSITORY_STORAGE_KEY: storage,
-            repository_resource_key(SPEC): IcechunkRepositoryResource(
-                dataset_id=SPEC.dataset_id, storage=storage
+            repository_resource_key(spec): IcechunkRepositoryResource(
+                dataset_id=spec.dataset_id, storage=storage
             ),
-            source_resource_key(SPEC): SourceStoreResource(
-                dataset_id=SPEC.dataset_id, storage=storage
+            source_resource_key(spec): SourceStoreResource(
+                dataset_id=spec.dataset_id, storage=storage
             ),
         }
         self.definitions = Definitions(
-            assets=[build_dataset_asset(SPEC)],
-            jobs=[JOB],
+            assets=[build_dataset_asset(spec)],
+            jobs=[job],
             sensors=[self.sensor],
             resources=self.resources,
         )
@@ -262,3 +270,28 @@ def test_a_tick_never_creates_the_repository(
         (recovery,) = harness.tick()  # no run is live: the file is not held
         assert recovery.run_key == f"{KEY}:recover:1"
     assert repository_objects() == []
+
+
+def test_an_analysis_hour_starts_when_its_file_is_published_and_its_hour_has_come(
+    tmp_path, local_s3: LocalS3, bucket: str, publish: PublishFn
+) -> None:
+    """The analysis's hours come from the cycle's f000-f005, published before the last of
+    those hours: each hour's run starts once its file is listed and its hour has come."""
+    analysis = small_analysis_spec(bucket)
+    with instance_for_test() as instance:
+        now = CYCLE + dt.timedelta(hours=2, minutes=30)  # before the cycle's files are due
+        harness = Harness(_local_storage(tmp_path, local_s3), instance, now, analysis)
+        assert harness.tick() == []  # nothing published, not due yet
+
+        publish(CYCLE, [0, 1, 2, 3, 4, 5], bucket=bucket)
+        hours = [CYCLE + dt.timedelta(hours=h) for h in range(6)]
+        assert _started(harness.tick()) == [h.strftime(PARTITION_FORMAT) for h in hours[:3]]
+
+        harness.now = CYCLE + dt.timedelta(hours=5, minutes=10)
+        assert _started(harness.tick()) == [h.strftime(PARTITION_FORMAT) for h in hours[3:]]
+        assert _started(harness.tick()) == []  # started once each
+
+
+def _started(requests: list[RunRequest]) -> list[str]:
+    """The partitions a tick starts (not those it recovers), in order."""
+    return sorted(r.partition_key for r in requests if r.run_key.endswith(":start"))
