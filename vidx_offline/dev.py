@@ -1,10 +1,11 @@
 """``make dev``: Dagster's webserver and daemon on this code location, offline, sensors on.
 
-Starts a loopback S3 API with the GFS, GEFS and HRRR buckets, then ``dagster dev -w
+Starts a loopback S3 API with the GFS, GEFS, HRRR and ECMWF buckets, then ``dagster dev -w
 workspace.yaml`` pointed at it (instance in ``.local/dagster-dev``, publication sensors on), then
 publishes there over time, at full resolution, the current GFS cycle's first leads, the current
-GEFS cycle's first leads of two members (both file kinds) and the current HRRR cycle's first
-leads. Watch the sensors start operational runs and the runs commit file by file at
+GEFS cycle's first leads of two members (both file kinds), the current HRRR cycle's first leads
+and the current ECMWF ENS cycle's first steps (a few fields of three members, one file per
+step). Watch the sensors start operational runs and the runs commit file by file at
 http://127.0.0.1:3000; the repositories are in ``.local/dagster-dev/icechunk``. Ctrl-C stops
 everything (the server and every run it started).
 """
@@ -20,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vidx_offline.ecmwf_archive import EcmwfArchiveConfig, render_ecmwf_file
+from vidx_offline.ecmwf_encode import SAMPLE_FIELDS
 from vidx_offline.gefs_archive import GefsArchiveConfig, render_gefs_file
 from vidx_offline.gfs_archive import GfsArchiveConfig
 from vidx_offline.hrrr_archive import HrrrArchiveConfig, render_hrrr_file
@@ -45,6 +48,7 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=13, help="leads of the cycle to publish")
     parser.add_argument("--gefs-leads", type=int, default=3, help="GEFS leads to publish")
     parser.add_argument("--hrrr-leads", type=int, default=2, help="HRRR leads to publish")
+    parser.add_argument("--ecmwf-leads", type=int, default=3, help="ECMWF ENS steps to publish")
     parser.add_argument("--file-interval", type=float, default=5.0, help="seconds between files")
     args = parser.parse_args()
 
@@ -83,6 +87,19 @@ def main() -> int:
         render_hrrr_file(hrrr_config, hrrr_cycle, lead) for lead in hrrr_config.lead_hours
     ]
     print(f"encoded {len(hrrr_files)} HRRR files of cycle {hrrr_cycle:%Y-%m-%d %Hz}", flush=True)
+    ecmwf = get_dataset("ecmwf-ifs-ens-forecast-15-day")
+    ecmwf_cycle = ecmwf.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
+    ecmwf_config = EcmwfArchiveConfig(
+        init_times=(ecmwf_cycle,),
+        lead_hours=ecmwf.lead_hours[: args.ecmwf_leads],
+        members=(0, 1, 2),
+        grid=ecmwf.grid.shape,
+        fields=SAMPLE_FIELDS,
+    )
+    ecmwf_files = [
+        render_ecmwf_file(ecmwf_config, ecmwf_cycle, lead) for lead in ecmwf_config.lead_hours
+    ]
+    print(f"encoded {len(ecmwf_files)} ECMWF files of cycle {ecmwf_cycle:%Y-%m-%d %Hz}", flush=True)
 
     HOME.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
@@ -90,6 +107,7 @@ def main() -> int:
         s3.create_bucket(spec.source.store.bucket, public_read=True)
         s3.create_bucket(gefs.source.store.bucket, public_read=True)
         s3.create_bucket(hrrr.source.store.bucket, public_read=True)
+        s3.create_bucket(ecmwf.source.store.bucket, public_read=True)
         env = {
             **os.environ,
             **s3.env(),
@@ -124,9 +142,16 @@ def main() -> int:
                 file_interval_seconds=args.file_interval,
                 index_lag_seconds=1.0,
             ).start()
+            ecmwf_publisher = CyclePublisher(
+                s3.store(ecmwf.source.store.bucket),
+                ecmwf_files,
+                file_interval_seconds=args.file_interval,
+                index_lag_seconds=1.0,
+            ).start()
             publisher.run()
             gefs_publisher.join()
             hrrr_publisher.join()
+            ecmwf_publisher.join()
             print("cycle published; Ctrl-C to stop", flush=True)
             server.wait()
         except KeyboardInterrupt:

@@ -4,7 +4,8 @@
 Lines are in no particular member order and key order varies between producers' versions;
 ``number`` is a string. Validated before anything is returned: every line a JSON object holding
 ``_offset``, ``_length``, ``date``, ``time`` and ``param``; the reference time equal to the
-partition's; every byte range inside the data object; no two lines at one offset. The byte
+partition's; every byte range inside the data object; no two lines at one offset, and no two
+describing the same field (every MARS key equal, ``number`` compared as text). The byte
 ranges come from the index itself (parsed by ``gribberish.parse_grib_index``), not from the
 order of lines.
 """
@@ -39,6 +40,7 @@ class EcmwfIndexFormat:
             raise BadIndexError(index_url, "empty index")
         lines = text.splitlines()
         seen_offsets: dict[int, int] = {}
+        seen_fields: dict[tuple[tuple[str, str], ...], int] = {}
         for number, line in enumerate(lines, start=1):
             try:
                 record = json.loads(line)
@@ -63,6 +65,15 @@ class EcmwfIndexFormat:
                     index_url, f"offset {offset} repeats line {seen_offsets[offset]}", number
                 )
             seen_offsets[offset] = number
+            field = tuple(sorted((k, str(v)) for k, v in record.items() if not k.startswith("_")))
+            if field in seen_fields:
+                raise BadIndexError(
+                    index_url,
+                    f"the same field as line {seen_fields[field]} "
+                    f"({', '.join(f'{k}={v}' for k, v in field)})",
+                    number,
+                )
+            seen_fields[field] = number
             stamp = f"{record['date']}{str(record['time']).zfill(4)}"
             try:
                 when = dt.datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=dt.UTC)
