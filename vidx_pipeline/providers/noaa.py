@@ -22,6 +22,7 @@ decode to its sibling. ``n.1`` is the first field and is placed as usual.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -193,6 +194,7 @@ DECODER_UNNAMED = "missing"
 5WAVH): such a message is compared by its GRIB2 triple instead."""
 
 
+@functools.cache
 def ensemble_field(member: int) -> str:
     """What wgrib2 writes after the window of a GEFS member's line: ``ENS=low-res ctl`` for the
     control (member 0), ``ENS=+k`` for perturbed member k."""
@@ -202,6 +204,8 @@ def ensemble_field(member: int) -> str:
 def check_ensemble_field(extra: Sequence[str], member: int | None) -> None:
     """A member's file describes that member on every line; a deterministic file no member.
     Raises ValueError naming what the line says instead."""
+    if member is not None and len(extra) == 1 and extra[0] == ensemble_field(member):
+        return  # the usual line, checked without building a list (GEFS: 3 million a cycle)
     said = [field for field in extra if field.startswith("ENS=")]
     if member is None:
         if said:
