@@ -4,13 +4,14 @@ both is placed, at the offset and length read from the text, each in exactly one
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.fetch import place_file
-from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.index_formats.base import BadIndexError, SourceObject
 from vidx_pipeline.refs import ChunkLocator
 from vidx_pipeline.source_files import expected_files
 from vidx_pipeline_tests.datasets.helpers import raw_ranges
@@ -88,3 +89,21 @@ def test_schedule_and_grid() -> None:
     assert SPEC.chunk_shape(SPEC.variable("temperature_2m")) == (1, 1, 721, 1440)
     assert SPEC.chunk_shape(SPEC.variable("temperature_isobaric")) == (1, 1, 1, 721, 1440)
     assert SPEC.grid.longitudes()[-1] == 359.75
+
+
+def test_a_window_matching_no_rule_is_named_new_output_and_its_field_missing() -> None:
+    """``3-7 hour acc`` is no GFS bucket: the line is reported with its index and line number,
+    the 6-7 h bucket it replaced is reported missing, and under ``missing_variables="fail"``
+    the index is refused, naming the object."""
+    real = (REAL_IDX / "gfs.t00z.pgrb2.0p25.f007.idx").read_text()
+    text = real.replace("APCP:surface:6-7 hour acc fcst", "APCP:surface:3-7 hour acc fcst")
+    (file,) = [f for f in expected_files(SPEC, INIT) if f.lead_hours == 7]
+    data = SourceObject(file.data_key, DATA_SIZE, INIT, None)
+    index_url = f"s3://noaa-gfs-bdp-pds/{file.index_key}"
+    placed = place_file(SPEC, ChunkLocator(SPEC), file, data, text, "report")
+    assert placed.unplaced == [f"APCP:surface:3-7 hour acc fcst ({index_url} line 596)"]
+    assert [m.describe() for m in placed.missing] == [
+        f"total_precipitation_surface_acc f007: not in {index_url}"
+    ]
+    with pytest.raises(BadIndexError, match=f"{re.escape(index_url)}: expected fields absent"):
+        place_file(SPEC, ChunkLocator(SPEC), file, data, text, "fail")
