@@ -12,6 +12,10 @@ Contract of :class:`IngestRun` (and of :func:`ingest_partition`, a run of one pa
   is committed.
 - A commit holds every ref of its batch, their progress flags and any growth of the append
   dimension, or nothing. Nothing new means no commit.
+- When a commit completes a partition (every expected file in), a tag names the partition
+  (``noaa-gfs-forecast/2025-08-01T00``) at that snapshot, so a reader can pin a whole forecast;
+  tags are immutable, the first completion wins, and a run that finds a complete partition
+  untagged (its completing run stopped before tagging) tags the branch tip, which holds it.
 - A commit that loses a race is redone in a fresh session: progress is re-read (files another
   run committed are dropped), the append dimension re-grown if still needed, refs set again.
 - The run polls every ``poll_interval_seconds`` while any partition may still receive files,
@@ -49,7 +53,7 @@ from vidx_pipeline.progress import (
     replaced_files,
 )
 from vidx_pipeline.refs_writer import write_refs
-from vidx_pipeline.repository import DatasetRepository
+from vidx_pipeline.repository import BRANCH, DatasetRepository, partition_tag
 from vidx_pipeline.source_files import (
     ExpectedFile,
     expected_files,
@@ -105,6 +109,7 @@ class IngestResult:
     refused: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)  # data objects re-ingested: producer replaced
     snapshot_id: str | None = None
+    tag: str | None = None  # the tag naming the snapshot that completed the partition
     commits: int = 0
     commit_attempts: int = 0
     commit_seconds: float = 0.0
@@ -310,12 +315,18 @@ class IngestRun:
                 result.commit_seconds = seconds
                 state.done |= state.pending.keys()
                 state.pending.clear()
+                if len(state.done) == len(state.files):
+                    self._tag(state, snapshot)
             if self.on_commit is not None:
                 self.on_commit(snapshot, [s.result for s in batch])
             return snapshot
         raise RuntimeError(
             f"{self.spec.dataset_id}: gave up after {self.settings.commit_retries + 1} conflicts"
         )
+
+    def _tag(self, state: _PartitionState, snapshot: str) -> None:
+        self.repository.tag_complete(state.time, snapshot)
+        state.result.tag = partition_tag(self.spec, state.time)
 
     def run(self) -> list[IngestResult]:
         """Poll and commit until no partition can receive more files."""
@@ -335,6 +346,15 @@ class IngestRun:
             if not open_partitions and not any(s.pending for s in self.partitions):
                 break
             time.sleep(max(0.0, self.settings.poll_interval_seconds - (time.monotonic() - tick)))
+        tags = self.repository.repo.list_tags()
+        tip = self.repository.repo.lookup_branch(BRANCH)
+        for state in self.partitions:
+            # Completed by an earlier run that stopped before tagging: the tip holds it.
+            complete = len(state.done) == len(state.files)
+            if complete and partition_tag(self.spec, state.time) not in tags:
+                self._tag(state, tip)
+            elif complete:
+                state.result.tag = partition_tag(self.spec, state.time)
         for state in self.partitions:
             state.result.seconds = time.perf_counter() - started
         return [s.result for s in self.partitions]

@@ -15,6 +15,7 @@ Storage is a local directory by default (``{local_root}/{dataset_id}``) or S3 wi
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -149,6 +150,21 @@ class DatasetRepository:
 
     def has_template(self) -> bool:
         return _holds_template(self.spec, self.readonly_session())
+
+    def tag_complete(self, partition_time: dt.datetime, snapshot_id: str) -> str:
+        """Tag ``snapshot_id`` as the snapshot that completed the partition
+        (:func:`partition_tag`), unless the partition is tagged already: tags are immutable and
+        the first completion wins, so calling this again, from any writer, changes nothing.
+        Returns the snapshot the tag names."""
+        name = partition_tag(self.spec, partition_time)
+        with self.commit_lock(), contextlib.suppress(icechunk.AlreadyExistsError):
+            self.repo.create_tag(name, snapshot_id)
+        return self.repo.lookup_tag(name)
+
+
+def partition_tag(spec: DatasetSpec, partition_time: dt.datetime) -> str:
+    """The tag of a complete partition: ``noaa-gfs-forecast/2025-08-01T00``."""
+    return f"{spec.dataset_id}/{partition_time.astimezone(dt.UTC):%Y-%m-%dT%H}"
 
 
 def open_repository(

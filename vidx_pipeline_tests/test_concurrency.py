@@ -10,7 +10,7 @@ import pytest
 
 from vidx_offline.s3_server import LocalS3
 from vidx_pipeline.ingest import ingest_partition
-from vidx_pipeline.repository import RepositorySettings, open_repository
+from vidx_pipeline.repository import RepositorySettings, open_repository, partition_tag
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.validation import check_partition_complete, partial_commit_problems
 from vidx_pipeline_tests.conftest import new_repository_settings, small_gfs_spec, write_archive
@@ -90,3 +90,10 @@ def test_eight_concurrent_writers_all_land(
         assert report.refs_found > 0
     actual = repository_contents(repo, published)
     assert contents_differences(actual, sequential) == []
+
+    # Each partition's tag, created while the others committed, names its writer's snapshot.
+    snapshot_of = {c.partitions[0]: c.snapshot for cs in outcomes for c in cs}
+    tags = repo.repo.list_tags()
+    assert tags == {partition_tag(SPEC, when) for when in published}
+    for when in published:
+        assert repo.repo.lookup_tag(partition_tag(SPEC, when)) == snapshot_of[when]

@@ -139,7 +139,9 @@ def test_rerun_fetches_nothing_and_commits_nothing(
     init = dt.datetime(2025, 8, 2, 0, tzinfo=dt.UTC)
     files = publish(init, SPEC.lead_hours)
     repo = _repo(tmp_path, local_s3)
-    _ingest(repo, local_s3, init)
+    first = _ingest(repo, local_s3, init)
+    assert first.tag == "noaa-gfs-forecast/2025-08-02T00"
+    assert repo.repo.lookup_tag(first.tag) == first.snapshot_id
     before = _snapshots(repo)
     # Garble every index now (data objects untouched): a re-run that fetched one again would
     # fail on it.
@@ -149,6 +151,8 @@ def test_rerun_fetches_nothing_and_commits_nothing(
     assert (again.files_ingested, again.files_already_ingested) == (0, len(SPEC.lead_hours))
     assert again.snapshot_id is None
     assert _snapshots(repo) == before
+    assert again.tag == first.tag
+    assert repo.repo.lookup_tag(first.tag) == first.snapshot_id  # tags never move
 
 
 def test_files_published_later_are_added_by_the_next_run(
@@ -161,10 +165,18 @@ def test_files_published_later_are_added_by_the_next_run(
     repo = _repo(tmp_path, local_s3)
     partial = _ingest(repo, local_s3, init)
     assert (partial.files_seen, partial.files_ingested) == (3, 3)
+    assert partial.tag is None
+    assert repo.repo.list_tags() == set()  # an incomplete partition has no tag
     rest = publish(init, SPEC.lead_hours[3:])
     more = _ingest(repo, local_s3, init)
     assert (more.files_already_ingested, more.files_ingested) == (3, len(SPEC.lead_hours) - 3)
     _assert_equals_eccodes(_read(repo), first + rest, init, SPEC)
+    # The tag names the snapshot that completed the partition, and reads as complete.
+    assert more.tag is not None
+    assert repo.repo.list_tags() == {more.tag}
+    assert repo.repo.lookup_tag(more.tag) == more.snapshot_id
+    tagged = xr.open_zarr(repo.repo.readonly_session(tag=more.tag).store, consolidated=False)
+    assert bool(tagged["ingested"].sel(init_time=init.replace(tzinfo=None)).all())
 
 
 def test_missing_variable_is_reported_and_shifts_nothing(
