@@ -2,7 +2,9 @@
 each producer's store.
 
 Configuration comes from the environment through Dagster's ``EnvVar`` (see
-:func:`repository_storage_from_env`), resolved when a run or sensor uses the resource.
+:func:`repository_storage_from_env`), resolved when a run or sensor uses the resource; which
+variables, their defaults and what the values mean are :mod:`vidx_pipeline.locations`' (shared
+with readers).
 Resource config holds locations only; credentials come from the environment when a store is
 opened, so nothing secret reaches Dagster's run storage, logs or metadata. An empty value means
 "not set" (the cloud's own endpoint, no bucket).
@@ -16,6 +18,7 @@ from dagster import ConfigurableResource, EnvVar
 from obstore.store import S3Store
 from pydantic import Field
 
+from vidx_pipeline.locations import ENV_DEFAULTS, ENV_VARS, Locations, locations_from_values
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import DatasetSpec
@@ -23,43 +26,27 @@ from vidx_pipeline.spec import DatasetSpec
 REPOSITORY_STORAGE_KEY = "repository_storage"
 """Resource key of the shared :class:`RepositoryStorageResource`."""
 
-ENV_VARS = {
-    "kind": "VIDX_REPO_KIND",
-    "local_root": "VIDX_REPO_ROOT",
-    "bucket": "VIDX_REPO_BUCKET",
-    "prefix": "VIDX_REPO_PREFIX",
-    "region": "VIDX_REPO_REGION",
-    "endpoint": "VIDX_REPO_ENDPOINT",
-    "source_endpoint": "VIDX_S3_ENDPOINT",
-}
-"""Environment variable of each field of :class:`RepositoryStorageResource` (an empty value
-means "not set"); unset ones take :data:`ENV_DEFAULTS`."""
-
-ENV_DEFAULTS = {
-    "VIDX_REPO_KIND": "local",
-    "VIDX_REPO_ROOT": ".local/icechunk",
-    "VIDX_REPO_BUCKET": "",
-    "VIDX_REPO_PREFIX": "vidx",
-    "VIDX_REPO_REGION": "us-east-1",
-    "VIDX_REPO_ENDPOINT": "",
-    "VIDX_S3_ENDPOINT": "",
-}
-"""Local development values of :data:`ENV_VARS`: repositories under ``.local/icechunk``, the
-producers' own cloud buckets."""
-
-
-def _none_if_empty(value: str | None) -> str | None:
-    return value or None
+__all__ = [
+    "ENV_DEFAULTS",
+    "ENV_VARS",
+    "REPOSITORY_STORAGE_KEY",
+    "IcechunkRepositoryResource",
+    "RepositoryStorageResource",
+    "SourceStoreResource",
+    "repository_storage_from_env",
+]
 
 
 class RepositoryStorageResource(ConfigurableResource):
     """Where every dataset's repository lives, shared by all datasets."""
 
-    kind: str = Field(default="local", description="'local' (a directory) or 's3'.")
-    local_root: str = ".local/icechunk"
+    kind: str = Field(
+        default=ENV_DEFAULTS["VIDX_REPO_KIND"], description="'local' (a directory) or 's3'."
+    )
+    local_root: str = ENV_DEFAULTS["VIDX_REPO_ROOT"]
     bucket: str = Field(default="", description="S3 bucket of the repositories (kind 's3').")
-    prefix: str = "vidx"
-    region: str = "us-east-1"
+    prefix: str = ENV_DEFAULTS["VIDX_REPO_PREFIX"]
+    region: str = ENV_DEFAULTS["VIDX_REPO_REGION"]
     endpoint: str = Field(default="", description="S3 endpoint of the repositories' bucket.")
     source_endpoint: str = Field(
         default="",
@@ -68,16 +55,11 @@ class RepositoryStorageResource(ConfigurableResource):
     )
 
     def settings(self) -> RepositorySettings:
-        if self.kind not in ("local", "s3"):
-            raise ValueError(f"repository kind must be 'local' or 's3', not {self.kind!r}")
-        return RepositorySettings(
-            kind=self.kind,
-            local_root=self.local_root,
-            bucket=_none_if_empty(self.bucket),
-            prefix=self.prefix,
-            region=self.region,
-            endpoint=_none_if_empty(self.endpoint),
-        )
+        return self.locations().repository
+
+    def locations(self) -> Locations:
+        """The resolved fields, read as :mod:`vidx_pipeline.locations` reads every config."""
+        return locations_from_values({field: getattr(self, field) for field in ENV_VARS})
 
 
 class IcechunkRepositoryResource(ConfigurableResource):
@@ -93,20 +75,20 @@ class IcechunkRepositoryResource(ConfigurableResource):
     def open(self, spec: DatasetSpec) -> DatasetRepository:
         """Open ``spec``'s repository, creating it with its template on first use."""
         self._check(spec)
+        locations = self.storage.locations()
         return open_repository(
-            spec,
-            self.storage.settings(),
-            source_endpoint=_none_if_empty(self.storage.source_endpoint),
+            spec, locations.repository, source_endpoint=locations.source_endpoint
         )
 
     def open_existing(self, spec: DatasetSpec) -> DatasetRepository | None:
         """Open ``spec``'s repository if it exists (None otherwise); never creates anything."""
         self._check(spec)
+        locations = self.storage.locations()
         try:
             return open_repository(
                 spec,
-                self.storage.settings(),
-                source_endpoint=_none_if_empty(self.storage.source_endpoint),
+                locations.repository,
+                source_endpoint=locations.source_endpoint,
                 create=False,
             )
         except FileNotFoundError:
@@ -123,7 +105,7 @@ class SourceStoreResource(ConfigurableResource):
         """The producer's store of ``spec``, which must be this resource's dataset."""
         if spec.dataset_id != self.dataset_id:
             raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
-        return open_source_store(spec.source.store, _none_if_empty(self.storage.source_endpoint))
+        return open_source_store(spec.source.store, self.storage.locations().source_endpoint)
 
 
 def repository_storage_from_env() -> RepositoryStorageResource:
