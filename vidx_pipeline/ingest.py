@@ -203,28 +203,31 @@ class IngestRun:
                 for f in published
                 if f.progress_index not in state.done and f.progress_index not in state.pending
             ]
-            if not todo:
-                continue
-            batch = fetch_refs(
-                self.spec,
-                self.store,
-                todo,
-                listed,
-                max_concurrent_requests=self.settings.max_concurrent_requests,
-                missing_policy=self.settings.missing_variables,
-            )
-            for file_refs in batch:
-                state.pending[file_refs.file.progress_index] = file_refs
-                for missing in file_refs.missing:
-                    log.warning(
-                        "%s: expected field absent: %s", self.spec.dataset_id, missing.describe()
-                    )
-                state.result.missing.extend(file_refs.missing)
-                state.result.unplaced.extend(file_refs.unplaced)
-                state.result.refused.extend(file_refs.refused)
-                new += 1
-            if self.pending_files() >= self.settings.max_files_per_commit:
-                self.commit_pending()
+            while todo:  # fetched a bounded slice at a time: pending files never exceed the cap
+                room = max(1, self.settings.max_files_per_commit - self.pending_files())
+                batch = fetch_refs(
+                    self.spec,
+                    self.store,
+                    todo[:room],
+                    listed,
+                    max_concurrent_requests=self.settings.max_concurrent_requests,
+                    missing_policy=self.settings.missing_variables,
+                )
+                todo = todo[room:]
+                for file_refs in batch:
+                    state.pending[file_refs.file.progress_index] = file_refs
+                    for missing in file_refs.missing:
+                        log.warning(
+                            "%s: expected field absent: %s",
+                            self.spec.dataset_id,
+                            missing.describe(),
+                        )
+                    state.result.missing.extend(file_refs.missing)
+                    state.result.unplaced.extend(file_refs.unplaced)
+                    state.result.refused.extend(file_refs.refused)
+                    new += 1
+                if self.pending_files() >= self.settings.max_files_per_commit:
+                    self.commit_pending()
         return new
 
     def _forget_replaced(self, state: _PartitionState, listed: dict[str, SourceObject]) -> None:
