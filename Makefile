@@ -36,7 +36,10 @@ bench: env
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_one_init.py --dataset gefs
 	$(BIN)/python bench/ingest_one_init.py --dataset hrrr
-	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/latency.py --dataset gfs --repo local
+	$(BIN)/python bench/latency.py --dataset gfs --repo s3
+	$(BIN)/python bench/latency.py --dataset hrrr --repo local
+	$(BIN)/python bench/latency.py --dataset hrrr --repo s3
 
 dev: env
 	$(BIN)/python -m vidx_offline.dev

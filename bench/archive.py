@@ -1,13 +1,15 @@
-"""What the benchmarks share: the GFS spec on a tiny grid, and one encoded init reused for any
-other init by rewriting its dates.
+"""What the benchmarks share: a benchmarked dataset's production spec on a tiny grid, and one
+encoded init of it reused for any other init by rewriting its dates.
 
-Ingest and publication latency depend on the index text (NCEP's whole inventory, ~743 lines
-per file), the number of files and the objects' keys, not on the grid, so messages are encoded
-on a 3 x 4 grid and the spec is the real GFS spec (every variable, level dimension and lead)
-with that grid. Encoding one init's 209 files with ecCodes takes about two minutes; it is done
-once in a child process (so its memory is not the benchmark's) and cached under
-``.local/bench`` (keyed by the offline encoder's sources), and every other init is the same
-bytes with its dates rewritten (:class:`Redater`).
+Ingest and publication latency depend on the index text (NCEP's whole inventory: ~743 lines
+per GFS file, 170-173 per HRRR file), the number of files and the objects' keys, not on the
+grid, so messages are encoded on a 3 x 4 grid and the spec is the real spec (every variable,
+level dimension and lead) with that grid (:func:`tiny_spec`). The datasets the benchmarks know
+are :data:`BENCH_DATASETS` (GFS, HRRR 48-hour): one entry each, the code is shared. Encoding
+one init (GFS: 209 files, about two minutes; HRRR: 49 files) with ecCodes is done once in a
+child process (so its memory is not the benchmark's) and cached under ``.local/bench`` (keyed
+by the offline encoder's sources), and every other init is the same bytes with its dates
+rewritten (:class:`Redater`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,28 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import pickle
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import vidx_offline
 from vidx_offline.gfs_archive import GfsArchiveConfig, GfsFile, gfs_data_key, gfs_index_key
+from vidx_offline.hrrr_archive import (
+    HrrrArchiveConfig,
+    HrrrFile,
+    hrrr_data_key,
+    hrrr_index_key,
+    render_hrrr_file,
+)
 from vidx_offline.publisher import render_cycle
 from vidx_pipeline.datasets import get_dataset
-from vidx_pipeline.spec import DatasetSpec, PublicationSchedule, RegularLatLonGrid
+from vidx_pipeline.spec import (
+    DatasetSpec,
+    LambertConformalGrid,
+    PublicationSchedule,
+    RegularLatLonGrid,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = ROOT / ".local" / "bench"
@@ -33,37 +48,140 @@ TEMPLATE_INIT = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
 
 PUBLICATION_ENV_VAR = "VIDX_BENCH_PUBLICATION"
 """The latency benchmark's publication schedule (JSON), read by :mod:`bench.location`."""
+DATASET_ENV_VAR = "VIDX_BENCH_DATASET"
+"""The latency benchmark's dataset (a name of :data:`BENCH_DATASETS`), read by
+:mod:`bench.location`."""
 ENCODER_SOURCES = (
     "inventory.py",
     "grib_encode.py",
+    "grids.py",
     "archive_files.py",
     "gfs_archive.py",
     "publisher.py",
 )
-"""The modules of :mod:`vidx_offline` the encoded bytes depend on (the cache key)."""
+"""The modules of :mod:`vidx_offline` every dataset's encoded bytes depend on (the cache key)."""
 _SECTION0 = 16
 _PDT_STATISTICAL = 8
 
+ArchiveFile = GfsFile | HrrrFile
+"""One file of an encoded init, as the offline archive renders it."""
 
-def tiny_gfs_spec(publication: PublicationSchedule | None = None) -> DatasetSpec:
-    """The GFS spec (every variable, level and lead) on :data:`TINY_GRID`."""
-    base = get_dataset("noaa-gfs-forecast")
+
+def _render_gfs(lead_hours: tuple[int, ...]) -> list[GfsFile]:
+    config = GfsArchiveConfig(init_times=(TEMPLATE_INIT,), lead_hours=lead_hours, grid=TINY_GRID)
+    return render_cycle(config, TEMPLATE_INIT, lead_hours)
+
+
+def _render_hrrr(lead_hours: tuple[int, ...]) -> list[HrrrFile]:
+    config = HrrrArchiveConfig(init_times=(TEMPLATE_INIT,), lead_hours=lead_hours, grid=TINY_GRID)
+    return [render_hrrr_file(config, TEMPLATE_INIT, lead) for lead in sorted(lead_hours)]
+
+
+@dataclass(frozen=True)
+class BenchDataset:
+    """A dataset the benchmarks run: its registered spec, and how the offline archive renders
+    and names its files. ``render`` encodes every lead of :data:`TEMPLATE_INIT` on
+    :data:`TINY_GRID` with the whole inventory (a module-level function: it runs in a spawned
+    child); ``data_key``/``index_key`` are the archive's own key functions (independent of the
+    spec, which the pipeline checks against them)."""
+
+    name: str
+    dataset_id: str
+    file_type: type[GfsFile] | type[HrrrFile]
+    render: Callable[[tuple[int, ...]], list[GfsFile]] | Callable[[tuple[int, ...]], list[HrrrFile]]
+    data_key: Callable[[dt.datetime, int], str]
+    index_key: Callable[[dt.datetime, int], str]
+    encoder_sources: tuple[str, ...]
+
+
+BENCH_DATASETS = {
+    d.name: d
+    for d in (
+        BenchDataset(
+            name="gfs",
+            dataset_id="noaa-gfs-forecast",
+            file_type=GfsFile,
+            render=_render_gfs,
+            data_key=gfs_data_key,
+            index_key=gfs_index_key,
+            encoder_sources=ENCODER_SOURCES,
+        ),
+        BenchDataset(
+            name="hrrr",
+            dataset_id="noaa-hrrr-forecast-48-hour",
+            file_type=HrrrFile,
+            render=_render_hrrr,
+            data_key=hrrr_data_key,
+            index_key=hrrr_index_key,
+            encoder_sources=(
+                *ENCODER_SOURCES,
+                "hrrr_archive.py",
+                "hrrr_encoding.py",
+                "hrrr_inventory.py",
+            ),
+        ),
+    )
+}
+"""The datasets the benchmarks know, by the name their ``--dataset`` option takes."""
+
+
+def bench_dataset(name: str) -> BenchDataset:
+    """The entry of :data:`BENCH_DATASETS` called ``name``; raises naming the known ones."""
+    try:
+        return BENCH_DATASETS[name]
+    except KeyError:
+        raise KeyError(
+            f"no benchmark dataset {name!r}; known: {', '.join(sorted(BENCH_DATASETS))}"
+        ) from None
+
+
+def _dataset_of_spec(spec: DatasetSpec) -> BenchDataset:
+    for entry in BENCH_DATASETS.values():
+        if entry.dataset_id == spec.dataset_id:
+            return entry
+    raise KeyError(f"{spec.dataset_id} is not a benchmark dataset ({sorted(BENCH_DATASETS)})")
+
+
+def _dataset_of_file(file: ArchiveFile) -> BenchDataset:
+    for entry in BENCH_DATASETS.values():
+        if type(file) is entry.file_type:
+            return entry
+    raise TypeError(f"{type(file).__name__} is no benchmark dataset's file type")
+
+
+def tiny_grid(
+    grid: RegularLatLonGrid | LambertConformalGrid,
+) -> RegularLatLonGrid | LambertConformalGrid:
+    """``grid`` with :data:`TINY_GRID` points, as the offline archive encodes it: a global
+    regular grid of that shape, or the Lambert grid's first :data:`TINY_GRID` (y, x) points."""
     nlat, nlon = TINY_GRID
-    update: dict[str, object] = {
-        "grid": RegularLatLonGrid(
-            nlat=nlat, nlon=nlon, lat_first=90, lat_last=-90, lon_first=0, lon_last=360 - 360 / nlon
-        )
-    }
+    if isinstance(grid, LambertConformalGrid):
+        return grid.model_copy(update={"ny": nlat, "nx": nlon})
+    return RegularLatLonGrid(
+        nlat=nlat, nlon=nlon, lat_first=90, lat_last=-90, lon_first=0, lon_last=360 - 360 / nlon
+    )
+
+
+def tiny_spec(name: str, publication: PublicationSchedule | None = None) -> DatasetSpec:
+    """Dataset ``name``'s registered spec (every variable, level and lead) on
+    :data:`TINY_GRID`, with ``publication`` if given."""
+    base = get_dataset(bench_dataset(name).dataset_id)
+    update: dict[str, object] = {"grid": tiny_grid(base.grid)}
     if publication is not None:
         update["publication"] = publication
     return base.model_copy(update=update)
 
 
-def _cache_key(lead_hours: tuple[int, ...]) -> str:
+def tiny_gfs_spec(publication: PublicationSchedule | None = None) -> DatasetSpec:
+    """The GFS spec (every variable, level and lead) on :data:`TINY_GRID`."""
+    return tiny_spec("gfs", publication)
+
+
+def _cache_key(entry: BenchDataset, lead_hours: tuple[int, ...]) -> str:
     """Digest of what the encoded bytes depend on: the encoder's sources, inventories, leads."""
     digest = hashlib.sha256(repr((TINY_GRID, lead_hours, TEMPLATE_INIT)).encode())
     package = Path(vidx_offline.__file__).parent
-    sources = [package / name for name in ENCODER_SOURCES]
+    sources = [package / name for name in entry.encoder_sources]
     for path in [*sources, *sorted(package.glob("inventories/*.idx"))]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -72,29 +190,31 @@ def _cache_key(lead_hours: tuple[int, ...]) -> str:
 
 def encode_template(spec: DatasetSpec) -> Path:
     """The cache file of :func:`template_files`, encoded first if absent (without loading it
-    here: a benchmark measuring its own RSS calls this, and loads the files in a child)."""
-    path = CACHE_DIR / f"gfs-{TINY_GRID[0]}x{TINY_GRID[1]}-{_cache_key(spec.lead_hours)}.pickle"
+    here: a benchmark measuring its own RSS calls this, and loads the files in a child).
+    ``spec`` must be a benchmark dataset's (:data:`BENCH_DATASETS`); older caches of that
+    dataset are removed."""
+    entry = _dataset_of_spec(spec)
+    stem = f"{entry.name}-{TINY_GRID[0]}x{TINY_GRID[1]}"
+    path = CACHE_DIR / f"{stem}-{_cache_key(entry, spec.lead_hours)}.pickle"
     if path.exists():
         return path
-    config = GfsArchiveConfig(
-        init_times=(TEMPLATE_INIT,), lead_hours=spec.lead_hours, grid=TINY_GRID
-    )
     # Encoded in a child process: the encoder's memory is not the benchmark's peak RSS.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        files = pool.submit(render_cycle, config, TEMPLATE_INIT, spec.lead_hours).result()
+        files = pool.submit(entry.render, spec.lead_hours).result()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.write_bytes(pickle.dumps(files))
     partial.replace(path)
-    for stale in CACHE_DIR.glob("gfs-*.pickle"):
+    for stale in CACHE_DIR.glob(f"{stem}-*.pickle"):
         if stale != path:
             stale.unlink()
     return path
 
 
-def template_files(spec: DatasetSpec) -> list[GfsFile]:
-    """Every lead's file of :data:`TEMPLATE_INIT` (NCEP's whole inventory), encoded once."""
-    files: list[GfsFile] = pickle.loads(encode_template(spec).read_bytes())
+def template_files(spec: DatasetSpec) -> list[ArchiveFile]:
+    """Every lead's file of :data:`TEMPLATE_INIT` (the producer's whole inventory), encoded
+    once, in lead order."""
+    files: list[ArchiveFile] = pickle.loads(encode_template(spec).read_bytes())
     return files
 
 
@@ -114,7 +234,7 @@ class _TimeFields:
     interval_end: tuple[int, ...]
 
 
-def _time_fields(file: GfsFile) -> _TimeFields:
+def _time_fields(file: ArchiveFile) -> _TimeFields:
     data = file.data
     reference: list[int] = []
     interval_end: list[int] = []
@@ -146,18 +266,20 @@ class Redater:
     of interval rewritten, keys following. Values are the template's (nothing here decodes
     them); headers are what the encoder writes for that init."""
 
-    def __init__(self, template: list[GfsFile]) -> None:
+    def __init__(self, template: list[ArchiveFile]) -> None:
         self.template = template
         self.fields = [_time_fields(file) for file in template]
 
-    def files(self, init: dt.datetime) -> list[GfsFile]:
+    def files(self, init: dt.datetime) -> list[ArchiveFile]:
+        """Every template file as published for ``init`` (a cycle the producer runs: the
+        archive's key functions raise otherwise)."""
         return [
             self._redate(file, fields, init)
             for file, fields in zip(self.template, self.fields, strict=True)
         ]
 
     @staticmethod
-    def _redate(file: GfsFile, fields: _TimeFields, init: dt.datetime) -> GfsFile:
+    def _redate(file: ArchiveFile, fields: _TimeFields, init: dt.datetime) -> ArchiveFile:
         if init == file.init:
             return file
         data = bytearray(file.data)
@@ -168,11 +290,12 @@ class Redater:
         for pos in fields.interval_end:
             data[pos : pos + 7] = interval_end
         old, new = f"d={file.init:%Y%m%d%H}", f"d={init:%Y%m%d%H}"
+        keys = _dataset_of_file(file)
         return replace(
             file,
             init=init,
-            data_key=gfs_data_key(init, file.lead_hours),
-            index_key=gfs_index_key(init, file.lead_hours),
+            data_key=keys.data_key(init, file.lead_hours),
+            index_key=keys.index_key(init, file.lead_hours),
             data=bytes(data),
             index_text=file.index_text.replace(old, new),
         )

@@ -1,21 +1,35 @@
 """The latency benchmark's Dagster code location: the production code location
-(:func:`vidx_pipeline.definitions.build_definitions`) of the GFS spec on the benchmark's tiny
-grid, with the publication schedule the benchmark chose so that its cycle falls due a few
-seconds after the daemon starts (JSON of a ``PublicationSchedule`` in ``VIDX_BENCH_PUBLICATION``).
-Loaded by the daemon, its code server and every run from the benchmark's workspace file.
+(:func:`vidx_pipeline.definitions.build_definitions`) of one benchmark dataset's spec on the tiny
+grid (:func:`bench.archive.tiny_spec`), with the publication schedule the benchmark chose so that
+its cycle falls due a few seconds after the daemon starts.
+
+Both come from the environment the benchmark gives the daemon: ``VIDX_BENCH_DATASET`` (a name
+of :data:`bench.archive.BENCH_DATASETS`) and ``VIDX_BENCH_PUBLICATION`` (JSON of a
+``PublicationSchedule``); a missing one raises, naming it. Loaded by the daemon, its code server
+and every run from the benchmark's workspace file.
 """
 
 from __future__ import annotations
 
 import os
 
-from bench.archive import PUBLICATION_ENV_VAR, tiny_gfs_spec
+from bench.archive import DATASET_ENV_VAR, PUBLICATION_ENV_VAR, tiny_spec
 from vidx_pipeline.definitions import build_definitions
 from vidx_pipeline.spec import DatasetSpec, PublicationSchedule
 
 
-def bench_spec(publication_json: str) -> DatasetSpec:
-    return tiny_gfs_spec(PublicationSchedule.model_validate_json(publication_json))
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set: bench.location is loaded by bench/latency.py only")
+    return value
 
 
-defs = build_definitions([bench_spec(os.environ[PUBLICATION_ENV_VAR])])
+def bench_spec(dataset: str, publication_json: str) -> DatasetSpec:
+    """The spec the daemon runs: ``dataset`` on the tiny grid with the benchmark's schedule."""
+    return tiny_spec(dataset, PublicationSchedule.model_validate_json(publication_json))
+
+
+defs = build_definitions(
+    [bench_spec(_required_env(DATASET_ENV_VAR), _required_env(PUBLICATION_ENV_VAR))]
+)
