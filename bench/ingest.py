@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import icechunk
 import obstore
-from obstore.store import S3Store
+from obstore.store import ObjectStore, S3Store
 
 from bench.archive import Redater, encode_template, template_files, tiny_gfs_spec
 from vidx_offline.gfs_archive import gfs_data_key, gfs_index_key
@@ -131,7 +131,7 @@ class TimedRepository(DatasetRepository):
         return snapshot
 
 
-async def _raw_get(store: S3Store, keys: list[str], ranges: list[str], concurrency: int) -> int:
+async def _raw_get(store: ObjectStore, keys: list[str], ranges: list[str], concurrency: int) -> int:
     """GET every key whole, and the first bytes of every ``ranges`` key; bytes read."""
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -187,7 +187,7 @@ def main() -> int:
 
     spec = tiny_gfs_spec()
     settings = IngestSettings()
-    bucket = spec.source.store.bucket
+    bucket = spec.source.s3.bucket
     axis = spec.append_dimension
     inits = [axis.start + i * axis.frequency for i in range(args.inits)]
 

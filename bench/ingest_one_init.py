@@ -153,7 +153,7 @@ def main() -> int:
     print(f"template files: {len(control)} ({time.perf_counter() - t0:.1f}s)", flush=True)
     settings = IngestSettings()
     with running_s3_server() as s3, tempfile.TemporaryDirectory() as workdir:
-        bucket = spec.source.store.bucket
+        bucket = spec.source.s3.bucket
         s3.create_bucket(bucket, public_read=True)
         producer = s3.store(bucket)
         t0 = time.perf_counter()

@@ -20,7 +20,10 @@
    members not written are reported missing, as for a partial real file);
 9. and the GFS analysis by valid time (the same GFS bucket): 00z from the f000 written in step
    1, 01z from an f001 holding a few fields (its 0-1 h precipitation is the hour before), each
-   hour's ``source_lead_time`` printed and its fields checked against ecCodes.
+   hour's ``source_lead_time`` printed and its fields checked against ecCodes;
+10. and DWD ICON-EU from a real HTTP server on loopback (DWD's directory pages and file names,
+    bz2-compressed CCSDS messages): mirrored, then ingested from the mirror, every chunk
+    checked against ecCodes.
 
 Exits non-zero if any step or check fails.
 """
@@ -54,6 +57,7 @@ from vidx_offline.gfs_archive import (
     write_gfs_archive,
 )
 from vidx_offline.hrrr_archive import HrrrArchiveConfig, write_hrrr_archive
+from vidx_offline.icon_demo import demo_icon_eu
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.datasets import get_dataset
@@ -129,7 +133,7 @@ def main() -> int:
 
     with running_s3_server(OUTPUT / "s3-server.log") as s3:
         _say(f"local S3 API on {s3.endpoint} (moto_server pid {s3.pid})")
-        bucket = spec.source.store.bucket
+        bucket = spec.source.s3.bucket
         s3.create_bucket(bucket, public_read=True)
         config = GfsArchiveConfig(
             init_times=INIT_TIMES,
@@ -268,6 +272,7 @@ def main() -> int:
         hrrr_refs = _demo_hrrr(s3, env, failures)
         ecmwf_refs = _demo_ecmwf(s3, env, failures)
         analysis_refs = _demo_analysis(s3, env, written, failures)
+    icon_chunks = demo_icon_eu(OUTPUT / "icon-eu", failures, _say)
 
     summary = {
         "ok": not failures,
@@ -278,6 +283,7 @@ def main() -> int:
         "hrrr_refs": hrrr_refs,
         "ecmwf_refs": ecmwf_refs,
         "analysis_refs": analysis_refs,
+        "icon_eu_chunks": icon_chunks,
         "bytes_on_disk": on_disk,
         "bytes_referenced": referenced_bytes,
         "seconds": round(time.perf_counter() - started, 1),
@@ -308,8 +314,8 @@ class _WrittenFile(Protocol):
 
 def _producer(s3: LocalS3, spec: DatasetSpec) -> obstore.store.ObjectStore:
     """The producer's (public) bucket of ``spec`` on the loopback S3 API, created."""
-    s3.create_bucket(spec.source.store.bucket, public_read=True)
-    return s3.store(spec.source.store.bucket)
+    s3.create_bucket(spec.source.s3.bucket, public_read=True)
+    return s3.store(spec.source.s3.bucket)
 
 
 class _Listed(Protocol):

@@ -104,10 +104,10 @@ def main() -> int:
     HOME.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
     with running_s3_server(HOME / "s3-server.log") as s3:
-        s3.create_bucket(spec.source.store.bucket, public_read=True)
-        s3.create_bucket(gefs.source.store.bucket, public_read=True)
-        s3.create_bucket(hrrr.source.store.bucket, public_read=True)
-        s3.create_bucket(ecmwf.source.store.bucket, public_read=True)
+        s3.create_bucket(spec.source.s3.bucket, public_read=True)
+        s3.create_bucket(gefs.source.s3.bucket, public_read=True)
+        s3.create_bucket(hrrr.source.s3.bucket, public_read=True)
+        s3.create_bucket(ecmwf.source.s3.bucket, public_read=True)
         env = {
             **os.environ,
             **s3.env(),
@@ -125,25 +125,25 @@ def main() -> int:
         try:
             print(f"S3 API {s3.endpoint}; Dagster UI http://127.0.0.1:3000", flush=True)
             publisher = CyclePublisher(
-                s3.store(spec.source.store.bucket),
+                s3.store(spec.source.s3.bucket),
                 files,
                 file_interval_seconds=args.file_interval,
                 index_lag_seconds=1.0,
             )
             gefs_publisher = CyclePublisher(
-                s3.store(gefs.source.store.bucket),
+                s3.store(gefs.source.s3.bucket),
                 gefs_files,
                 file_interval_seconds=args.file_interval / 4,
                 index_lag_seconds=1.0,
             ).start()
             hrrr_publisher = CyclePublisher(
-                s3.store(hrrr.source.store.bucket),
+                s3.store(hrrr.source.s3.bucket),
                 hrrr_files,
                 file_interval_seconds=args.file_interval,
                 index_lag_seconds=1.0,
             ).start()
             ecmwf_publisher = CyclePublisher(
-                s3.store(ecmwf.source.store.bucket),
+                s3.store(ecmwf.source.s3.bucket),
                 ecmwf_files,
                 file_interval_seconds=args.file_interval,
                 index_lag_seconds=1.0,

@@ -242,7 +242,10 @@ def fetch_refs(
                 listed[file.data_key],
                 text,
                 missing_policy,
-                first_message_length=first_header.total_length,
+                # A compressed object's one entry is its compressed size, not the message's.
+                first_message_length=(
+                    first_header.total_length if file.kind.compression == "none" else None
+                ),
             )
             check_header(
                 spec,

@@ -1,6 +1,7 @@
 """The producer's files of a partition: which are expected, and which are listed (published).
 
 A file counts as published only when its data object and its index object are both listed.
+Listing goes through the store kind's lister (:func:`list_partition`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import obstore
-from obstore.store import ObjectStore
+from obstore.store import HTTPStore, ObjectStore
 
+from vidx_pipeline.http_listing import list_http_partition
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.spec import (
     ENSEMBLE_MEMBER,
@@ -85,6 +87,18 @@ def listing_prefix(files: Sequence[ExpectedFile]) -> str:
 
 
 def list_partition(store: ObjectStore, files: Sequence[ExpectedFile]) -> dict[str, SourceObject]:
+    """The partition's listed objects, by key, through the lister of the store's kind: an HTTP
+    file server's directory index pages (:mod:`vidx_pipeline.http_listing`: only the
+    partition's own keys), or an object store's listing API (:func:`list_object_store`)."""
+    match store:
+        case HTTPStore():
+            keys = [f.data_key for f in files] + [f.index_key for f in files if f.index_key]
+            return list_http_partition(store, keys)
+        case _:
+            return list_object_store(store, files)
+
+
+def list_object_store(store: ObjectStore, files: Sequence[ExpectedFile]) -> dict[str, SourceObject]:
     """List the partition's objects: object stores list by directory, so list the directory
     from just before the shared key prefix (listing offsets are exclusive, and a one-file
     partition's prefix is its own key) and stop at the first key past it: a few requests,

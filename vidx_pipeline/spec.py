@@ -28,7 +28,10 @@ How the coming datasets map onto these models:
 - **ECMWF IFS ENS**: one file kind without ``{member}``: every file fills all 51 members (the
   provider reads the member from each ``.index`` line); ``index_format="ecmwf_index"``.
 - **DWD ICON-EU**: ``index_format="none"`` (the whole object is the chunk) and
-  ``compression="bz2"``: the array's codec chain is bz2 then ``gribberish``.
+  ``compression="bz2"``: the array's codec chain is bz2 then ``gribberish``. One file kind per
+  parameter (per parameter and pressure level: ``level_source_files``); the store is an
+  :class:`HttpStoreSpec` listed through its directory index pages, and ``mirror`` says each
+  object is copied to the project's mirror, which the refs point at.
 - **HRRR**: a :class:`LambertConformalGrid` (dims ``y``, ``x``; 2-D latitude/longitude).
 - **Analyses**: the append dimension is ``time``, no ``lead_times``; partitions are valid
   times. Drawn from forecast cycles (GFS analysis), ``source_cycles`` says which cycle and lead
@@ -81,6 +84,47 @@ class ObjectStoreSpec(FrozenModel):
         return f"s3://{self.bucket}/"
 
 
+class HttpStoreSpec(FrozenModel):
+    """A plain HTTP(S) file server (DWD's ``opendata.dwd.de``): objects are read with GETs and
+    discovered from the server's directory index pages (Apache/nginx autoindex), as it has no
+    object-store listing API. ``base_url`` ends with ``/``; keys are paths below it. The S3
+    endpoint override does not apply to it (tests serve the archive under another base URL)."""
+
+    kind: Literal["http"] = "http"
+    base_url: str = Field(pattern=r"^https?://[^/]+/(.*/)?$")
+
+    @property
+    def url_prefix(self) -> str:
+        """Virtual chunk container prefix: the base URL itself."""
+        return self.base_url
+
+
+class LocalStoreSpec(FrozenModel):
+    """A directory of the local filesystem (the default mirror of a short-lived producer
+    archive): ``root`` is absolute; keys are paths below it."""
+
+    kind: Literal["local"] = "local"
+    root: str = Field(pattern=r"^/")
+
+    @property
+    def url_prefix(self) -> str:
+        """Virtual chunk container prefix, e.g. ``file:///srv/mirror/``."""
+        return f"file://{self.root.rstrip('/')}/"
+
+
+StoreSpec = Annotated[ObjectStoreSpec | HttpStoreSpec | LocalStoreSpec, Field(discriminator="kind")]
+"""Where source objects are read from: an S3 bucket, an HTTP server, or a local directory."""
+
+
+class MirrorSpec(FrozenModel):
+    """The producer keeps its files only briefly (DWD: about a day): each published object is
+    copied unchanged into the project's mirror store (configured at run time), under
+    ``key_prefix`` (a template like the file kinds' keys, e.g. ``{init:%Y%m%d%H}/``) followed by
+    the producer's key, and the dataset's refs point at the mirror."""
+
+    key_prefix: str = Field(min_length=1, pattern=r"/$")
+
+
 class SourceFileKind(FrozenModel):
     """One kind of file the producer writes per step (e.g. GEFS ``pgrb2a`` and ``pgrb2b``)."""
 
@@ -113,9 +157,14 @@ class SourceFileKind(FrozenModel):
 class SourceLayout(FrozenModel):
     """The producer's store, the kinds of file it writes for each step, and its GRIB centre."""
 
-    store: ObjectStoreSpec
+    store: StoreSpec
     files: tuple[SourceFileKind, ...] = Field(min_length=1)
     centre: int = Field(description="GRIB originating centre of every message (7 = NCEP).")
+    mirror: MirrorSpec | None = Field(
+        None,
+        description="Copy each published object into the project's mirror and reference the "
+        "copy (a producer that keeps its files briefly); None: reference the producer's store.",
+    )
 
     @model_validator(mode="after")
     def _unique_kinds(self) -> SourceLayout:
@@ -123,6 +172,13 @@ class SourceLayout(FrozenModel):
         if len(names) != len(set(names)):
             raise ValueError(f"duplicate source file kinds: {names}")
         return self
+
+    @property
+    def s3(self) -> ObjectStoreSpec:
+        """The store, which must be an S3 bucket (for code that creates or names buckets)."""
+        if not isinstance(self.store, ObjectStoreSpec):
+            raise TypeError(f"the source store is {self.store.kind!r}, not an S3 bucket")
+        return self.store
 
     def kind(self, name: str | None) -> SourceFileKind:
         """The file kind called ``name`` (None: the first)."""

@@ -87,8 +87,11 @@ def test_dataset_definitions_resolve_with_names_from_the_dataset_id(
     for job_name in (f"{name}_job", f"{name}_operational_job"):
         nodes = set(jobs[job_name].graph.node_names())
         assert nodes == {name} | {f"{name}_{check}" for check in checks}
-    (schedule,) = repository.schedule_defs
-    assert schedule.job_name == f"{name}_checks_job"
+    schedules = {schedule.name: schedule.job_name for schedule in repository.schedule_defs}
+    assert schedules == {
+        f"{name}_checks_schedule": f"{name}_checks_job",
+        f"{name}_maintenance_schedule": f"{name}_maintenance_job",
+    }
 
 
 @every_dataset
@@ -127,8 +130,11 @@ def test_the_code_location_holds_every_dataset_and_the_shared_storage(no_env: No
 
     Definitions.validate_loadable(defs)
     repository = defs.get_repository_def()
-    assert repository.asset_graph.get_all_asset_keys() == {AssetKey(_name(s)) for s in SPECS}
-    assert len(repository.assets_defs_by_key) == len(DATASETS)
+    mirrors = {AssetKey(f"{_name(s)}_mirror") for s in SPECS if s.source.mirror is not None}
+    assert (
+        repository.asset_graph.get_all_asset_keys() == {AssetKey(_name(s)) for s in SPECS} | mirrors
+    )
+    assert len(repository.assets_defs_by_key) == len(DATASETS) + len(mirrors)
     assert {s.name for s in repository.sensor_defs} == {
         f"{_name(s)}_publication_sensor" for s in SPECS
     }

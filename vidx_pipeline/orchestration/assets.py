@@ -77,7 +77,9 @@ def _materialization_metadata(
     }
 
 
-def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
+def build_dataset_asset(spec: DatasetSpec, upstream: str | None = None) -> AssetsDefinition:
+    """The dataset's asset; ``upstream``: the asset its sources come from (a mirror's), one
+    partition to the same partition."""
     repository_key = repository_resource_key(spec)
     source_key = source_resource_key(spec)
 
@@ -92,6 +94,7 @@ def build_dataset_asset(spec: DatasetSpec) -> AssetsDefinition:
             max_partitions_per_run=BACKFILL_PARTITIONS_PER_RUN
         ),
         kinds={"icechunk", "zarr"},
+        deps=[upstream] if upstream else None,
         metadata={"dataset_id": spec.dataset_id, "source": spec.source.store.url_prefix},
     )
     def _dataset_asset(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from dagster import ConfigurableResource, EnvVar
-from obstore.store import S3Store
+from obstore.store import ObjectStore
 from pydantic import Field
 
 from vidx_pipeline.locations import ENV_DEFAULTS, ENV_VARS, Locations, locations_from_values
@@ -101,7 +101,7 @@ class SourceStoreResource(ConfigurableResource):
     dataset_id: str
     storage: RepositoryStorageResource
 
-    def open(self, spec: DatasetSpec) -> S3Store:
+    def open(self, spec: DatasetSpec) -> ObjectStore:
         """The producer's store of ``spec``, which must be this resource's dataset."""
         if spec.dataset_id != self.dataset_id:
             raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")

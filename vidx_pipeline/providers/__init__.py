@@ -4,9 +4,11 @@ core finds a dataset's provider here by the name its spec gives (``DatasetSpec.p
 from __future__ import annotations
 
 from vidx_pipeline.provider import Provider
-from vidx_pipeline.providers import ecmwf, noaa
+from vidx_pipeline.providers import dwd, ecmwf, noaa
 
-PROVIDERS: dict[str, Provider] = {module.PROVIDER.name: module.PROVIDER for module in (noaa, ecmwf)}
+PROVIDERS: dict[str, Provider] = {
+    module.PROVIDER.name: module.PROVIDER for module in (noaa, ecmwf, dwd)
+}
 
 
 def get_provider(name: str) -> Provider:

@@ -1,0 +1,123 @@
+"""Mirroring a short-lived producer archive: copying each published object unchanged into the
+project's mirror store, and the dataset spec whose refs point at the copies.
+
+A dataset whose ``source.mirror`` is set (DWD keeps its files about a day) is published in two
+steps: :func:`mirror_partition` copies the partition's published objects from the producer's
+store into the mirror store, and the virtual dataset ingests from the mirror through
+:func:`mirrored_spec` (the same spec with the mirror as its store and every key under the
+mirror's key prefix), so the core's listing, reads, header checks and refs all see the mirror.
+
+Contract of :func:`mirror_partition`: list the partition's expected objects at the producer and
+in the mirror; copy each object listed at the producer and absent from the mirror, or present
+there with another size, byte for byte (still compressed: the codec chain undoes it at read
+time); refuse (raise :class:`MirrorError` naming the object) an object whose GET is not the
+version listed (size or last-modified changed in between): nothing is written for it. An object
+already mirrored with the same size is not copied again (a producer replacing a file with one of
+the same size is not detected: mirror keys carry the cycle, and DWD writes a cycle's file once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import obstore
+from obstore.store import ObjectStore
+
+from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.source_files import ExpectedFile, expected_files, list_partition
+from vidx_pipeline.spec import DatasetSpec, HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
+
+
+class MirrorError(ValueError):
+    """An object that cannot be mirrored as listed."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+
+
+@dataclass
+class MirrorResult:
+    partition_time: dt.datetime
+    files_expected: int = 0
+    files_published: int = 0
+    already_mirrored: int = 0
+    copied: list[str] = field(default_factory=list)  # mirror keys written by this call
+    bytes_copied: int = 0
+
+
+def mirrored_spec(
+    spec: DatasetSpec, mirror_store: ObjectStoreSpec | HttpStoreSpec | LocalStoreSpec
+) -> DatasetSpec:
+    """``spec`` reading from its mirror: store ``mirror_store``, keys under the mirror's key
+    prefix, no mirror of its own. ``spec`` must declare a mirror."""
+    mirror = spec.source.mirror
+    if mirror is None:
+        raise ValueError(f"{spec.dataset_id} declares no mirror (source.mirror)")
+    files = tuple(
+        kind.model_copy(
+            update={
+                "data_key": mirror.key_prefix + kind.data_key,
+                "index_key": mirror.key_prefix + kind.index_key if kind.index_key else None,
+            }
+        )
+        for kind in spec.source.files
+    )
+    source = spec.source.model_copy(update={"store": mirror_store, "files": files, "mirror": None})
+    return spec.model_copy(update={"source": source})
+
+
+def mirror_partition(
+    spec: DatasetSpec,
+    producer: ObjectStore,
+    mirror: ObjectStore,
+    mirror_spec: DatasetSpec,
+    partition_time: dt.datetime,
+) -> MirrorResult:
+    """Copy the partition's newly published objects (see the module contract). ``mirror_spec``
+    is :func:`mirrored_spec` of ``spec``."""
+    files = expected_files(spec, partition_time)
+    mirrored_files = expected_files(mirror_spec, partition_time)
+    result = MirrorResult(partition_time, files_expected=len(files))
+    at_producer = list_partition(producer, files)
+    in_mirror = list_partition(mirror, mirrored_files)
+    for key, mirror_key in _key_pairs(files, mirrored_files):
+        listed = at_producer.get(key)
+        if listed is None:
+            continue
+        result.files_published += 1
+        copy = in_mirror.get(mirror_key)
+        if copy is not None and copy.size == listed.size:
+            result.already_mirrored += 1
+            continue
+        data = _get_as_listed(producer, listed, spec.source.store.url_prefix + key)
+        obstore.put(mirror, mirror_key, data)
+        result.copied.append(mirror_key)
+        result.bytes_copied += len(data)
+    return result
+
+
+def _key_pairs(
+    files: Sequence[ExpectedFile], mirrored: Sequence[ExpectedFile]
+) -> list[tuple[str, str]]:
+    pairs = []
+    for file, copy in zip(files, mirrored, strict=True):
+        pairs.append((file.data_key, copy.data_key))
+        if file.index_key and copy.index_key:
+            pairs.append((file.index_key, copy.index_key))
+    return pairs
+
+
+def _get_as_listed(store: ObjectStore, listed: SourceObject, url: str) -> bytes:
+    response = obstore.get(store, listed.key)
+    meta = response.meta
+    if meta["size"] != listed.size or meta["last_modified"] != listed.last_modified:
+        raise MirrorError(
+            url,
+            f"replaced between listing and read: listed {listed.size} bytes modified "
+            f"{listed.last_modified:%Y-%m-%dT%H:%M:%S}, read {meta['size']} bytes modified "
+            f"{meta['last_modified']:%Y-%m-%dT%H:%M:%S}",
+        )
+    return bytes(response.bytes())

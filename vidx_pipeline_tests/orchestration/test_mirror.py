@@ -1,0 +1,159 @@
+"""The mirror in the code location: where the environment puts it, which partitions the schedule
+copies (those the producer may still hold), the mirror asset copying a partition from a real
+loopback HTTP server, and the dataset asset downstream of it reading the copies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from vidx_offline.http_server import LocalHttp, running_http_server
+from vidx_offline.icon_archive import write_icon_archive
+from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.definitions import build_definitions
+from vidx_pipeline.mirror import mirrored_spec
+from vidx_pipeline.orchestration.assets import (
+    build_dataset_asset,
+    repository_resource_key,
+    source_resource_key,
+)
+from vidx_pipeline.orchestration.mirror import (
+    build_mirror_asset,
+    mirror_asset_name,
+    mirror_store_from_env,
+    partitions_at_producer,
+    producer_resource_key,
+)
+from vidx_pipeline.orchestration.partitions import asset_name
+from vidx_pipeline.orchestration.resources import (
+    REPOSITORY_STORAGE_KEY,
+    IcechunkRepositoryResource,
+    RepositoryStorageResource,
+    SourceStoreResource,
+)
+from vidx_pipeline.spec import LocalStoreSpec, ObjectStoreSpec
+from vidx_pipeline_tests.datasets.test_dwd_icon_eu_forecast_5_day import (
+    INIT,
+    SMALL_LEADS,
+    SMALL_SHAPE,
+    small_fields,
+    small_spec,
+)
+
+SPEC = get_dataset("dwd-icon-eu-forecast-5-day")
+PARTITION = f"{INIT:%Y-%m-%dT%H:%M}"
+
+
+def test_the_mirror_is_a_local_directory_unless_configured_as_a_bucket(tmp_path: Path) -> None:
+    local = mirror_store_from_env({"VIDX_MIRROR_ROOT": str(tmp_path / "m")})
+    assert local == LocalStoreSpec(root=str(tmp_path / "m"))
+    bucket = mirror_store_from_env({"VIDX_MIRROR_KIND": "s3", "VIDX_MIRROR_BUCKET": "mirror"})
+    assert isinstance(bucket, ObjectStoreSpec)
+    assert (bucket.bucket, bucket.anonymous, bucket.url_prefix) == ("mirror", False, "s3://mirror/")
+    with pytest.raises(ValueError, match="VIDX_MIRROR_BUCKET"):
+        mirror_store_from_env({"VIDX_MIRROR_KIND": "s3"})
+    with pytest.raises(ValueError, match="'ftp'"):
+        mirror_store_from_env({"VIDX_MIRROR_KIND": "ftp"})
+
+
+def test_the_schedule_copies_every_partition_the_producer_may_still_hold() -> None:
+    now = dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC)
+    # Due 2 h after init (less 2 min), deadline 5 h after, DWD keeps files a day after that.
+    assert partitions_at_producer(SPEC, now) == [
+        dt.datetime(2026, 11, 29, 6, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 29, 18, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC),
+    ]
+    assert partitions_at_producer(SPEC, dt.datetime(2020, 1, 1, tzinfo=dt.UTC)) == []
+
+
+def test_the_code_location_reads_the_mirror_downstream_of_the_mirror_asset(
+    tmp_path: Path,
+) -> None:
+    mirror = LocalStoreSpec(root=str(tmp_path / "mirror"))
+    defs = build_definitions(
+        [SPEC], RepositoryStorageResource(local_root=str(tmp_path)), mirror_store=mirror
+    )
+    graph = defs.resolve_asset_graph()
+    dataset = graph.get(AssetKey(asset_name(SPEC)))
+    assert dataset.parent_keys == {AssetKey(mirror_asset_name(SPEC))}
+    assert dataset.metadata["source"] == f"file://{tmp_path / 'mirror'}/"
+    assert {s.name for s in defs.schedules or ()} >= {f"{mirror_asset_name(SPEC)}_schedule"}
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    with running_http_server(tmp_path / "opendata") as http:
+        yield http
+
+
+def _resources(tmp_path: Path, spec, mirrored) -> dict[str, object]:
+    storage = RepositoryStorageResource(kind="local", local_root=str(tmp_path / "repos"))
+    return {
+        REPOSITORY_STORAGE_KEY: storage,
+        producer_resource_key(spec): SourceStoreResource(
+            dataset_id=spec.dataset_id, storage=storage
+        ),
+        source_resource_key(mirrored): SourceStoreResource(
+            dataset_id=spec.dataset_id, storage=storage
+        ),
+        repository_resource_key(mirrored): IcechunkRepositoryResource(
+            dataset_id=spec.dataset_id, storage=storage
+        ),
+    }
+
+
+@pytest.mark.slow
+def test_the_mirror_asset_copies_a_partition_once(tmp_path: Path, served: LocalHttp) -> None:
+    spec = small_spec(served.base_url)
+    written = write_icon_archive(
+        served.root, (INIT,), SMALL_LEADS, fields=small_fields(), shape=SMALL_SHAPE
+    )
+    mirrored = mirrored_spec(spec, LocalStoreSpec(root=str(tmp_path / "mirror")))
+    asset = build_mirror_asset(spec, mirrored, source_resource_key(mirrored))
+    instance = DagsterInstance.ephemeral()
+    resources = _resources(tmp_path, spec, mirrored)
+    first = materialize([asset], partition_key=PARTITION, resources=resources, instance=instance)
+    (event,) = first.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["copied_count"].value == len(written) == metadata["files_published"].value
+    for file in written:
+        copy = tmp_path / "mirror" / f"{INIT:%Y%m%d%H}" / file.key
+        assert copy.read_bytes() == (served.root / file.key).read_bytes()
+    again = materialize([asset], partition_key=PARTITION, resources=resources, instance=instance)
+    (event,) = again.get_asset_materialization_events()
+    assert event.materialization.metadata["copied_count"].value == 0
+    assert event.materialization.metadata["already_mirrored"].value == len(written)
+
+
+@pytest.mark.slow
+def test_the_dataset_asset_ingests_the_mirrored_partition(
+    tmp_path: Path, served: LocalHttp
+) -> None:
+    spec = small_spec(served.base_url)
+    written = write_icon_archive(
+        served.root, (INIT,), SMALL_LEADS, fields=small_fields(), shape=SMALL_SHAPE
+    )
+    mirrored = mirrored_spec(spec, LocalStoreSpec(root=str(tmp_path / "mirror")))
+    assets = [
+        build_mirror_asset(spec, mirrored, source_resource_key(mirrored)),
+        build_dataset_asset(mirrored, mirror_asset_name(spec)),
+    ]
+    result = materialize(
+        assets,
+        partition_key=PARTITION,
+        resources=_resources(tmp_path, spec, mirrored),
+        instance=DagsterInstance.ephemeral(),
+    )
+    by_asset = {
+        e.materialization.asset_key: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    ingested = by_asset[AssetKey(asset_name(spec))]
+    assert ingested["files_ingested"].value == len(written) == ingested["files_expected"].value
+    assert ingested["missing_count"].value == 0
