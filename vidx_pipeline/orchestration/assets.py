@@ -7,6 +7,8 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
+    AssetObservation,
     AssetsDefinition,
     BackfillPolicy,
     Config,
@@ -17,7 +19,12 @@ from dagster import (
 from pydantic import create_model
 
 from vidx_pipeline.ingest import IngestResult, IngestRun, IngestSettings
-from vidx_pipeline.orchestration.partitions import asset_name, partition_time, partitions_definition
+from vidx_pipeline.orchestration.partitions import (
+    PARTITION_FORMAT,
+    asset_name,
+    partition_time,
+    partitions_definition,
+)
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.spec import DatasetSpec
 
@@ -70,11 +77,43 @@ def _materialization_metadata(
         "replaced_count": len(replaced),
         "replaced": MetadataValue.json(replaced[:500]),
         "snapshot_id": snapshots[-1] if snapshots else "(no new commit)",
+        "tags": MetadataValue.json([r.tag for r in results if r.tag]),
+        "progress": MetadataValue.md(
+            "| partition | files in / expected | tag |\n|---|---|---|\n"
+            + "\n".join(
+                f"| {r.partition_time:%Y-%m-%dT%H:%M} "
+                f"| {r.files_already_ingested + r.files_ingested}/{r.files_expected} "
+                f"| {r.tag or '(incomplete)'} |"
+                for r in results
+            )
+        ),
         "commits": len({r.snapshot_id for r in results if r.snapshot_id}),
         "commit_attempts": sum(r.commit_attempts for r in results),
         "seconds": round(seconds, 3),
         "repository": location,
     }
+
+
+def commit_observation(
+    asset_key: AssetKey, snapshot: str, result: IngestResult
+) -> AssetObservation:
+    """One commit of a run, as an observation of the partition: files in / expected, refs so
+    far, the snapshot (and the tag once the partition is complete)."""
+    files_in = result.files_already_ingested + result.files_ingested
+    metadata: dict[str, Any] = {
+        "files_in": MetadataValue.int(files_in),
+        "files_expected": MetadataValue.int(result.files_expected),
+        "progress": MetadataValue.text(f"{files_in}/{result.files_expected} files"),
+        "refs_written": MetadataValue.int(result.refs_written),
+        "snapshot_id": MetadataValue.text(snapshot),
+    }
+    if result.tag:
+        metadata["tag"] = MetadataValue.text(result.tag)
+    return AssetObservation(
+        asset_key=asset_key,
+        partition=result.partition_time.strftime(PARTITION_FORMAT),
+        metadata=metadata,
+    )
 
 
 def build_dataset_asset(spec: DatasetSpec, upstream: str | None = None) -> AssetsDefinition:
@@ -109,6 +148,8 @@ def build_dataset_asset(spec: DatasetSpec, upstream: str | None = None) -> Asset
         def log_commit(snapshot: str, results: list[IngestResult]) -> None:
             files = sum(r.files_ingested for r in results)
             context.log.info(f"committed {snapshot}: {len(results)} partition(s), {files} files")
+            for result in results:  # the partition's progress, live in the UI
+                context.log_event(commit_observation(context.asset_key, snapshot, result))
 
         times = [partition_time(key) for key in context.partition_keys]
         run = IngestRun(

@@ -124,6 +124,10 @@ def test_materialize_in_process_is_idempotent_and_checked(
         snapshot = metadata["snapshot_id"].value
         assert len(snapshot) == 20
         assert check.passed
+        assert metadata["tags"].value == ["noaa-gfs-forecast/2025-08-08T00"]
+        assert "| 2025-08-08T00:00 | 8/8 | noaa-gfs-forecast/2025-08-08T00 |" in (
+            metadata["progress"].value
+        )
         # Again: nothing new, no commit, still complete.
         metadata, check = _materialize(tmp_path, local_s3, instance, "2025-08-08T00:00")
         assert metadata["files_ingested"].value == 0
@@ -496,3 +500,34 @@ def test_no_credential_reaches_config_metadata_or_run_storage(
         "stored run": stored,
     }
     assert {where: secret in text for where, text in texts.items()} == dict.fromkeys(texts, False)
+
+
+def test_each_commit_of_a_run_is_observed_with_the_partition_progress(
+    tmp_path, local_s3: LocalS3, publish: PublishFn
+) -> None:
+    """One commit per file (as an operational run following publication commits): the UI sees
+    the partition's files in / expected grow, commit by commit, and the tag at the last."""
+    init = dt.datetime(2025, 8, 13, 0, tzinfo=dt.UTC)
+    publish(init, SPEC.lead_hours)
+    config = {"ops": {ASSET: {"config": {"max_files_per_commit": 1}}}}
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [build_dataset_asset(SPEC)],
+            partition_key="2025-08-13T00:00",
+            resources=_resources(tmp_path, local_s3),
+            instance=instance,
+            run_config=config,
+        )
+        assert result.success
+        observations = [
+            event.event_specific_data.asset_observation
+            for event in result.all_events
+            if event.event_type_value == "ASSET_OBSERVATION"
+        ]
+    assert [o.partition for o in observations] == ["2025-08-13T00:00"] * len(SPEC.lead_hours)
+    progress = [o.metadata["files_in"].value for o in observations]
+    assert progress == list(range(1, len(SPEC.lead_hours) + 1))
+    assert all(o.metadata["files_expected"].value == len(SPEC.lead_hours) for o in observations)
+    assert len({o.metadata["snapshot_id"].value for o in observations}) == len(observations)
+    assert "tag" not in observations[0].metadata
+    assert observations[-1].metadata["tag"].value == "noaa-gfs-forecast/2025-08-13T00"
