@@ -21,7 +21,8 @@
 9. and the GFS analysis by valid time (the same GFS bucket): 00z from the f000 written in step
    1, 01z from an f001 holding a few fields (its 0-1 h precipitation is the hour before), each
    hour's ``source_lead_time`` printed and its fields checked against ecCodes;
-10. and DWD ICON-EU from a real HTTP server on loopback (DWD's directory pages and file names,
+10. every dataset above opened again with the catalog's one-liner, by branch and by tag;
+11. and DWD ICON-EU from a real HTTP server on loopback (DWD's directory pages and file names,
     bz2-compressed CCSDS messages): mirrored, then ingested from the mirror, every chunk
     checked against ecCodes.
 
@@ -60,7 +61,9 @@ from vidx_offline.hrrr_archive import HrrrArchiveConfig, write_hrrr_archive
 from vidx_offline.icon_demo import demo_icon_eu
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3, running_s3_server
+from vidx_pipeline.catalog import open_dataset, open_published
 from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.locations import locations_from_env
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.orchestration.resources import ENV_DEFAULTS
 from vidx_pipeline.providers.noaa import level_texts, wgrib2_match, wgrib2_window_text
@@ -272,6 +275,7 @@ def main() -> int:
         hrrr_refs = _demo_hrrr(s3, env, failures)
         ecmwf_refs = _demo_ecmwf(s3, env, failures)
         analysis_refs = _demo_analysis(s3, env, written, failures)
+        _open_through_catalog(env, failures)
     icon_chunks = demo_icon_eu(OUTPUT / "icon-eu", failures, _say)
 
     summary = {
@@ -497,6 +501,43 @@ def _demo_analysis(
         f"equal to ecCodes: {not failures}"
     )
     return len(files[0].messages) + len(f001[0].messages)
+
+
+CATALOG_DATASETS = (
+    "noaa-gfs-forecast",
+    "noaa-gefs-forecast-35-day",
+    "noaa-hrrr-forecast-48-hour",
+    "ecmwf-ifs-ens-forecast-15-day",
+    "noaa-gfs-analysis",
+)
+
+
+def _open_through_catalog(env: dict[str, str], failures: list[str]) -> None:
+    """Step 10: every dataset built above, opened as a reader would with the catalog's one-liner
+    (repository locations from the same ``VIDX_*`` variables), by branch and by each tag of a
+    complete partition; a tagged version must read as the branch does at that partition."""
+    locations = locations_from_env(env)
+    for dataset_id in CATALOG_DATASETS:
+        ds = open_dataset(dataset_id, locations=locations)
+        repository = open_published(get_dataset(dataset_id), locations)
+        tags = sorted(repository.repo.list_tags())
+        _say(
+            f"open_dataset({dataset_id!r}): {dict(ds.sizes)}; tags of complete partitions: "
+            f"{tags or 'none (partial archive)'}"
+        )
+        for tag in tags:
+            tagged = open_dataset(dataset_id, tag=tag, locations=locations)
+            append = get_dataset(dataset_id).append_dimension.name
+            when = np.datetime64(tag.split("/")[1])
+            name = next(iter(tagged.data_vars))
+            same = np.array_equal(
+                tagged[name].sel({append: when}).values,
+                ds[name].sel({append: when}).values,
+                equal_nan=True,
+            )
+            _say(f"  open_dataset({dataset_id!r}, tag={tag!r}): {name} as on main: {same}")
+            if not same:
+                failures.append(f"{dataset_id} tag {tag} reads differently from main")
 
 
 def _check_file(
