@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: env demo test lint typecheck pytest bench dev clean
+.PHONY: env demo test lint typecheck pytest bench dev dev-instance clean
 
 env: $(STAMP)
 
@@ -41,7 +41,16 @@ bench: env
 	$(BIN)/python bench/latency.py --dataset hrrr --repo local
 	$(BIN)/python bench/latency.py --dataset hrrr --repo s3
 
-dev: env
+# `make dev`'s Dagster instance, created (or migrated) before anything runs: processes that each
+# find no tables race to create them (README, "Deployment").
+DEV_HOME := .local/dagster-dev
+
+dev-instance: env
+	mkdir -p $(DEV_HOME)
+	cp dagster.yaml $(DEV_HOME)/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/$(DEV_HOME) $(BIN)/dagster instance migrate
+
+dev: dev-instance
 	$(BIN)/python -m vidx_offline.dev
 
 clean:

@@ -161,6 +161,13 @@ def main() -> int:
             "DAGSTER_HOME": str((OUTPUT / "dagster-home").resolve()),
         }
         Path(env["DAGSTER_HOME"]).mkdir()
+        # The documented set-up: the instance exists before any run starts (README, Deployment).
+        subprocess.run(
+            [str(Path(sys.executable).with_name("dagster")), "instance", "migrate"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         partitions = [t.strftime(PARTITION_FORMAT) for t in INIT_TIMES]
         for partition in [*partitions, partitions[0]]:
             _materialize(partition, env, spec)
