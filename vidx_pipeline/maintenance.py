@@ -6,10 +6,10 @@ Contract of :func:`maintain`:
   those a tag or a branch points at: every tag of a complete partition keeps its snapshot, and
   the tip of ``main`` is never expired. No tag or branch is ever deleted.
 - Then every object (snapshot, manifest, transaction log, attributes) no branch or tag reaches
-  any more is deleted, but only if it is older than ``keep_objects_younger_than``: a commit in
-  progress writes its manifests and snapshot before it moves the branch, and those objects are
-  younger than that, so maintenance running beside an operational run never deletes a commit
-  in the making.
+  any more is deleted, but only if it is older than ``keep_objects_younger_than`` (at least
+  :data:`MIN_KEEP_MINUTES`): a commit in progress writes its manifests and snapshot before it
+  moves the branch, and those objects are younger than that, so maintenance running beside an
+  operational run never deletes a commit in the making.
 - On a local repository the whole of it holds the commit lock (commits wait); on S3 it runs
   beside writers, as Icechunk allows.
 - A reader holding a session on an expired snapshot either still reads (its objects are not
@@ -26,6 +26,11 @@ from pydantic import Field
 from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.spec import FrozenModel
 
+MIN_KEEP_MINUTES = 10.0
+"""The shortest age guard allowed. With a 1-minute guard, on a 2-core machine at a load of
+~15, a pass collected the manifests of a commit still in flight, which then landed referring to
+them: the guard must exceed any commit's duration, with a wide margin."""
+
 
 class MaintenanceSettings(FrozenModel):
     """Run-time knobs of maintenance (Dagster run config)."""
@@ -35,9 +40,10 @@ class MaintenanceSettings(FrozenModel):
     )
     keep_objects_younger_than_minutes: float = Field(
         60.0,
-        ge=1,
+        ge=MIN_KEEP_MINUTES,
         description="Unreachable objects younger than this are kept: a commit in progress "
-        "writes its objects before it moves the branch.",
+        "writes its objects before it moves the branch, so this must exceed the longest "
+        f"commit (at least {MIN_KEEP_MINUTES} min).",
     )
 
 

@@ -15,7 +15,7 @@ import xarray as xr
 
 from vidx_offline.s3_server import LocalS3
 from vidx_pipeline.ingest import IngestRun, IngestSettings
-from vidx_pipeline.maintenance import MaintenanceSettings, maintain
+from vidx_pipeline.maintenance import MIN_KEEP_MINUTES, MaintenanceSettings, maintain
 from vidx_pipeline.repository import DatasetRepository, open_repository, partition_tag
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.validation import check_partition_complete, partial_commit_problems
@@ -97,8 +97,10 @@ def test_maintenance_beside_operational_commits_on_s3_loses_none_of_them(
         finally:
             writer_done.set()
 
-    # Expire everything but the newest instant: only the age guard protects commits in flight.
-    aggressive = MaintenanceSettings(expire_after_hours=1e-6, keep_objects_younger_than_minutes=1)
+    # Expire everything but the newest instant, with the shortest age guard allowed.
+    aggressive = MaintenanceSettings(
+        expire_after_hours=1e-6, keep_objects_younger_than_minutes=MIN_KEEP_MINUTES
+    )
     maintainer = open_repository(SPEC, settings, source_endpoint=s3_env.endpoint, create=False)
     writer = threading.Thread(target=write)
     writer.start()
@@ -117,3 +119,8 @@ def test_maintenance_beside_operational_commits_on_s3_loses_none_of_them(
         tag = partition_tag(SPEC, init)
         values = _values(repository.repo.readonly_session(tag=tag))
         assert values["ingested"][INITS.index(init)].all()
+
+
+def test_an_age_guard_shorter_than_a_commit_could_take_is_refused() -> None:
+    with pytest.raises(ValueError, match="keep_objects_younger_than_minutes"):
+        MaintenanceSettings(keep_objects_younger_than_minutes=1)

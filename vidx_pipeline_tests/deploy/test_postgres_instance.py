@@ -249,7 +249,11 @@ def test_a_backfill_run_over_a_partition_range(
         )
         assert completed.returncode == 0, completed.stderr[-3000:]
         (run,) = _runs(instance, job)
-        done = daemon.wait_for("backfill run's end", lambda: _finished(instance, run.run_id))
+        # A liveness bound, not a speed target: the multiprocess executor starts one
+        # subprocess per step, which took minutes on a loaded 2-core CI machine.
+        done = daemon.wait_for(
+            "backfill run's end", lambda: _finished(instance, run.run_id), timeout=1200
+        )
         assert done.status == DagsterRunStatus.SUCCESS, daemon.log_tail()
         key = AssetKey(asset_name(spec))
         assert instance.get_materialized_partitions(key) == {
