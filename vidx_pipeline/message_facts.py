@@ -9,6 +9,7 @@ from ``gribberish.parse_grib_message_metadata``: a second, independent reader.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import gribberish
@@ -68,3 +69,17 @@ def read_message_facts(message: bytes, *, source: str) -> MessageFacts:
         statistical_process=meta.statistical_process,
         perturbation_number=meta.perturbation_number,
     )
+
+
+def level_problems(facts: MessageFacts, level_type: str, value: float | None) -> list[str]:
+    """How a message's first fixed surface differs from ``level_type`` at ``value`` (None: a
+    level without a value, where the message's is absent or 0); empty when they agree."""
+    if facts.level_type == level_type and same_level_value(facts.level_value, value):
+        return []
+    return [f"level {facts.level_type} {facts.level_value}, not {level_type} {value}"]
+
+
+def same_level_value(value: float | None, expected: float | None) -> bool:
+    if expected is None:
+        return value is None or value == 0.0
+    return value is not None and math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9)

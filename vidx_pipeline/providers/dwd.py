@@ -13,12 +13,11 @@ names for most of DWD's local parameters (``ASWDIR_S`` 0-4-198 reads as ``missin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Literal
 
 from vidx_pipeline.index_formats.base import IndexEntry
-from vidx_pipeline.message_facts import MessageFacts
+from vidx_pipeline.message_facts import MessageFacts, level_problems
 from vidx_pipeline.provider import Placement, Refused
 from vidx_pipeline.refs import chunk_labels
 from vidx_pipeline.source_files import ExpectedFile
@@ -113,18 +112,8 @@ class DwdProvider:
         expected_value = match.level_value
         if variable.level_dimension is not None:
             expected_value = float(labels[variable.level_dimension]) * HPA_TO_PA
-        if facts.level_type != match.level_type or not _same(facts.level_value, expected_value):
-            problems.append(
-                f"level {facts.level_type} {facts.level_value}, not {match.level_type} "
-                f"{expected_value}"
-            )
+        problems += level_problems(facts, match.level_type, expected_value)
         return problems
-
-
-def _same(value: float | None, expected: float | None) -> bool:
-    if expected is None:
-        return value is None or value == 0.0
-    return value is not None and math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9)
 
 
 PROVIDER = DwdProvider()

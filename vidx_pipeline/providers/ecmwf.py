@@ -23,12 +23,11 @@ levels).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from vidx_pipeline.index_formats.base import IndexEntry
-from vidx_pipeline.message_facts import MessageFacts
+from vidx_pipeline.message_facts import MessageFacts, level_problems
 from vidx_pipeline.provider import Placement, Refused
 from vidx_pipeline.refs import chunk_labels
 from vidx_pipeline.source_files import ExpectedFile
@@ -179,18 +178,8 @@ class EcmwfProvider:
         if variable.level_dimension is not None:
             factor = HPA_TO_PA if match.levtype == "pl" else 1.0
             expected_value = float(labels[variable.level_dimension]) * factor
-        if facts.level_type != match.level_type or not _same(facts.level_value, expected_value):
-            problems.append(
-                f"level {facts.level_type} {facts.level_value}, not {match.level_type} "
-                f"{expected_value}"
-            )
+        problems += level_problems(facts, match.level_type, expected_value)
         return problems
-
-
-def _same(value: float | None, expected: float | None) -> bool:
-    if expected is None:
-        return value is None or value == 0.0
-    return value is not None and math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9)
 
 
 PROVIDER = EcmwfProvider()
