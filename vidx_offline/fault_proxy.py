@@ -13,8 +13,9 @@ failures are drawn from a seeded generator, so one run's faults are the next run
 - ``fail_first``: the first N matching requests fail, then all succeed (a 500 then success);
 - ``pass_first``: the first N matching requests pass, and only later ones may fail (a store
   that rejects a commit mid-way, after some of its objects are written);
-- ``delay_seconds``: every matching request waits that long before it is forwarded (a slow
-  source, for timeouts);
+- ``delay_seconds``: matching requests wait that long before they are forwarded (a slow
+  source, for timeouts): every one, or only the first ``delay_first`` when that is set (a
+  source slow for a while);
 - ``methods`` / ``path_contains``: which requests the plan applies to (e.g. only ``PUT``s of a
   repository, only one object's key).
 
@@ -54,6 +55,7 @@ class FaultPlan:
     pass_first: int = 0
     fail_status: int = 500
     delay_seconds: float = 0.0
+    delay_first: int | None = None
     methods: frozenset[str] = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"})
     path_contains: str = ""
     seed: int = 0
@@ -82,12 +84,14 @@ class FaultProxy:
             if not plan.applies_to(method, path):
                 return False, 0.0
             self.matched += 1
+            slow = plan.delay_first is None or self.matched <= plan.delay_first
+            delay = plan.delay_seconds if slow else 0.0
             if self.matched <= plan.pass_first:
-                return False, plan.delay_seconds
+                return False, delay
             faulty = self.matched - plan.pass_first
             fail = faulty <= plan.fail_first or self._random.random() < plan.fail_fraction
             self.failed += fail
-            return fail, plan.delay_seconds
+            return fail, delay
 
     def heal(self) -> None:
         """From now on, forward everything untouched."""
@@ -124,16 +128,22 @@ def _handler(proxy: FaultProxy, upstream: str) -> type[BaseHTTPRequestHandler]:
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 payload = response.read()
+            except OSError:  # the upstream stopped (a delayed request outlived its test)
+                self.close_connection = True
+                return
             finally:
                 connection.close()
-            self.send_response(response.status, response.reason)
-            for key, value in response.getheaders():
-                if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+            try:
+                self.send_response(response.status, response.reason)
+                for key, value in response.getheaders():
+                    if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout under delay_seconds): nobody to answer
 
         do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _forward
 

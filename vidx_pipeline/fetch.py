@@ -2,11 +2,15 @@
 
 Contract of :func:`fetch_refs`: for each file, concurrently, it GETs the index (where the
 format has one) and, with one small range request, the first message's header sections of the
-data object; it checks that header against the spec and the object's path (edition 2, the
-producer's centre, the file's cycle as its path names it, the spec's grid), parses and validates the
-index through its format module, lets the dataset's provider place the messages (refs in label
-space), and judges the placement here: every expected chunk of the file is either filled or
-reported missing, and no two messages fill one chunk. Any bad object raises a
+data object; it parses and validates the index through its format module (its entry at offset
+0 must have the first message's own length), checks that header against the spec and the
+object's path (edition 2, the producer's centre, the file's cycle as its path names it, the
+spec's grid), and reads the section 0 of the message at the index's highest offset with a
+second small range request (a GRIB2 message must start there, with the entry's length, and fit
+in the object: a truncated object, or an index of another version of it, is refused). Then the
+dataset's provider places the messages (refs in label space) and the placement is judged here:
+every expected chunk of the file is either filled or reported missing, and no two messages
+fill one chunk. Any bad object raises a
 :class:`~vidx_pipeline.index_formats.base.BadSourceError` naming it (and the line); the error
 raised is that of the first bad file in ``files`` order, so an archive always reports the same
 file. Nothing is returned for a batch with a bad file, so nothing of it can be committed.
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import obstore
-from obstore.exceptions import NotFoundError
+from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import ObjectStore
 
 if TYPE_CHECKING:
@@ -30,8 +34,10 @@ if TYPE_CHECKING:
 
 from vidx_pipeline.grib_header import (
     HEADER_PROBE_BYTES,
+    SECTION0_LENGTH,
     GribHeader,
     GribHeaderError,
+    message_length,
     parse_grib_header,
 )
 from vidx_pipeline.index_formats import get_format
@@ -46,6 +52,7 @@ from vidx_pipeline.placement import FileRefs, place_entries, table_for
 from vidx_pipeline.providers import get_provider
 from vidx_pipeline.refs import ChunkLocator, locator_for
 from vidx_pipeline.source_files import ExpectedFile
+from vidx_pipeline.source_store import unavailable
 from vidx_pipeline.spec import DatasetSpec
 
 MAX_HEADER_BYTES = 1 << 20
@@ -69,6 +76,8 @@ async def _get_as_listed(
         response = await obstore.get_async(store, listed.key, options=options)
     except (NotFoundError, FileNotFoundError):  # obstore raises the builtin
         raise error(url, "listed, then not found: deleted between listing and read") from None
+    except BaseError as failure:
+        raise unavailable(url, failure) from None
     meta = response.meta
     if meta["size"] != listed.size or meta["last_modified"] != listed.last_modified:
         raise error(
@@ -77,7 +86,10 @@ async def _get_as_listed(
             f"{listed.last_modified:%Y-%m-%dT%H:%M:%S}, read {meta['size']} bytes modified "
             f"{meta['last_modified']:%Y-%m-%dT%H:%M:%S}",
         )
-    return bytes(await response.bytes_async())
+    try:
+        return bytes(await response.bytes_async())
+    except BaseError as failure:
+        raise unavailable(url, failure) from None
 
 
 def checksum_of(spec: DatasetSpec, data: SourceObject) -> dt.datetime | str:
@@ -153,23 +165,72 @@ def check_first_message(
             )
 
 
-def place_file(
+async def check_last_message(
+    store: ObjectStore,
+    data: SourceObject,
+    entries: Sequence[IndexEntry],
+    *,
+    index_url: str,
+    data_url: str,
+) -> None:
+    """Refuse an uncompressed data object whose last message (the entry at the highest offset)
+    is not where and how long the index says: with one 16-byte range request, its section 0
+    must be a GRIB2 message of the entry's length that fits in the object. Catches a truncated
+    last message (the listing's size is then the truncated one, which a wgrib2 inventory's last
+    line inherits) and an index written for another version of the object whose later messages
+    moved; the first message is checked by :func:`check_first_message`."""
+    if not entries:
+        return
+    line, entry = max(enumerate(entries, start=1), key=lambda numbered: numbered[1].offset)
+    if entry.offset == 0 or entry.length is None:  # one message: its header was read already
+        return
+    span = (entry.offset, min(entry.offset + SECTION0_LENGTH, data.size))
+    head = await _get_as_listed(store, data, data_url, BadDataError, span)
+    try:
+        length = message_length(head, source=data_url)
+    except GribHeaderError as error:
+        raise BadIndexError(
+            index_url,
+            f"no GRIB2 message starts at offset {entry.offset} of {data_url} ({error}): the "
+            "index describes another version of the object",
+            line,
+        ) from None
+    if entry.offset + length > data.size:
+        raise BadDataError(
+            data_url,
+            f"truncated: its last message ({index_url} line {line}, offset {entry.offset}) is "
+            f"{length} bytes by its own header, but the object ends "
+            f"{data.size - entry.offset} bytes after its start",
+        )
+    if length != entry.length:
+        raise BadIndexError(
+            index_url,
+            f"the message at offset {entry.offset} is {entry.length} bytes by the index, "
+            f"{length} by {data_url}'s own header: the index describes another object",
+            line,
+        )
+
+
+def _urls(spec: DatasetSpec, file: ExpectedFile) -> tuple[str, str]:
+    """(data url, index url) of ``file``; an object without index is its own index."""
+    url_prefix = spec.source.store.url_prefix
+    data_url = url_prefix + file.data_key
+    return data_url, url_prefix + file.index_key if file.index_key else data_url
+
+
+def read_index(
     spec: DatasetSpec,
-    locator: ChunkLocator,
     file: ExpectedFile,
     data: SourceObject,
     index_text: str,
-    missing_policy: Literal["report", "fail"],
     *,
     first_message_length: int | None = None,
-) -> FileRefs:
-    """Parse and validate one fetched index, place its messages, judge the placement.
+) -> list[IndexEntry]:
+    """Parse and validate one fetched index through its format module.
     ``first_message_length``: the data object's first message's own length (its header's),
     which the index's entry at offset 0 must give too (an index of another version of the
     object would not)."""
-    url_prefix = spec.source.store.url_prefix
-    data_url = url_prefix + file.data_key
-    index_url = url_prefix + file.index_key if file.index_key else data_url
+    data_url, index_url = _urls(spec, file)
     entries = get_format(file.kind.index_format).parse(
         index_text,
         index_url=index_url,
@@ -179,6 +240,19 @@ def place_file(
     )
     if first_message_length is not None:
         check_first_message(entries, first_message_length, index_url=index_url, data_url=data_url)
+    return list(entries)
+
+
+def place_read(
+    spec: DatasetSpec,
+    locator: ChunkLocator,
+    file: ExpectedFile,
+    data: SourceObject,
+    entries: Sequence[IndexEntry],
+    missing_policy: Literal["report", "fail"],
+) -> FileRefs:
+    """Let the provider place a read index's messages and judge the placement."""
+    data_url, index_url = _urls(spec, file)
     provider = get_provider(spec.provider)
     placed = place_entries(
         provider,
@@ -195,6 +269,21 @@ def place_file(
             index_url, "expected fields absent: " + "; ".join(m.slot for m in placed.missing[:20])
         )
     return placed
+
+
+def place_file(
+    spec: DatasetSpec,
+    locator: ChunkLocator,
+    file: ExpectedFile,
+    data: SourceObject,
+    index_text: str,
+    missing_policy: Literal["report", "fail"],
+    *,
+    first_message_length: int | None = None,
+) -> FileRefs:
+    """:func:`read_index` then :func:`place_read`: one fetched file's refs, judged."""
+    entries = read_index(spec, file, data, index_text, first_message_length=first_message_length)
+    return place_read(spec, locator, file, data, entries, missing_policy)
 
 
 def fetch_refs(
@@ -233,27 +322,26 @@ def fetch_refs(
                 )
 
         async def one(file: ExpectedFile) -> FileRefs:
+            data = listed[file.data_key]
+            data_url, index_url = _urls(spec, file)
             text, first_header = await asyncio.gather(index_text(file), header(file))
+            uncompressed = file.kind.compression == "none"
             # The index first: where both disagree with the path, its error names the line.
-            placed = place_file(
+            entries = read_index(
                 spec,
-                locator,
                 file,
-                listed[file.data_key],
+                data,
                 text,
-                missing_policy,
                 # A compressed object's one entry is its compressed size, not the message's.
-                first_message_length=(
-                    first_header.total_length if file.kind.compression == "none" else None
-                ),
+                first_message_length=first_header.total_length if uncompressed else None,
             )
-            check_header(
-                spec,
-                first_header,
-                data_url=url_prefix + file.data_key,
-                reference_time=file.reference_time,
-            )
-            return placed
+            check_header(spec, first_header, data_url=data_url, reference_time=file.reference_time)
+            if uncompressed:
+                async with semaphore:
+                    await check_last_message(
+                        store, data, entries, index_url=index_url, data_url=data_url
+                    )
+            return place_read(spec, locator, file, data, entries, missing_policy)
 
         outcomes = await asyncio.gather(*(one(f) for f in files), return_exceptions=True)
         for outcome in outcomes:  # the first bad file in lead order, whichever arrived first

@@ -23,16 +23,19 @@ from fractions import Fraction
 
 __all__ = [
     "HEADER_PROBE_BYTES",
+    "SECTION0_LENGTH",
     "GribHeader",
     "GribHeaderError",
     "GridHeader",
+    "message_length",
     "parse_grib_header",
 ]
 
 HEADER_PROBE_BYTES = 4096
 """How many leading bytes of an object the pipeline fetches to parse its first header."""
 
-_SECTION0_LENGTH = 16
+SECTION0_LENGTH = 16
+"""Section 0 (indicator section): 'GRIB', discipline, edition and the total message length."""
 _SECTION1_MIN_LENGTH = 21
 _SECTION_HEADER = 5  # 4 octets length + 1 octet section number
 _SECTION3_MIN_LENGTH = 14  # up to and including the grid definition template number
@@ -275,6 +278,32 @@ def _parse_grid(data: bytes, s3: int, length: int, source: str) -> GridHeader:
 # Sections 0 to 3
 
 
+def message_length(data: bytes, *, source: str) -> int:
+    """The total length of the GRIB2 message starting at ``data`` (its section 0, the first
+    ``SECTION0_LENGTH`` bytes); :class:`GribHeaderError` naming ``source`` where those bytes
+    are not the start of a GRIB2 message."""
+    if not data.startswith(b"GRIB"):
+        if len(data) < 4 and b"GRIB".startswith(data):
+            _need(data, SECTION0_LENGTH, "section 0", source)
+        raise GribHeaderError(
+            f"not a GRIB message: data starts with {data[:8]!r}, expected b'GRIB'", source=source
+        )
+    if len(data) > 7 and data[7] != 2:  # octet 8 is the edition in GRIB1's section 0 too
+        raise GribHeaderError(
+            f"GRIB edition {data[7]} is not supported, only edition 2", source=source
+        )
+    _need(data, SECTION0_LENGTH, "section 0", source)
+    total_length = _uint(data, 8, 8)
+    smallest = SECTION0_LENGTH + _SECTION1_MIN_LENGTH + _SECTION3_MIN_LENGTH + len(_END_MARKER)
+    if total_length < smallest:
+        raise GribHeaderError(
+            f"section 0 has a nonsensical total message length {total_length} "
+            f"(a GRIB2 message has at least {smallest} octets)",
+            source=source,
+        )
+    return total_length
+
+
 def parse_grib_header(data: bytes, *, source: str) -> GribHeader:
     """Parse sections 0, 1, (2), 3 at the start of `data` (which begins with 'GRIB').
 
@@ -283,27 +312,9 @@ def parse_grib_header(data: bytes, *, source: str) -> GribHeader:
     the bytes up to the end of section 3 are read.
     """
     data = bytes(data)
-    if not data.startswith(b"GRIB"):
-        if len(data) < 4 and b"GRIB".startswith(data):
-            _need(data, _SECTION0_LENGTH, "section 0", source)
-        raise GribHeaderError(
-            f"not a GRIB message: data starts with {data[:8]!r}, expected b'GRIB'", source=source
-        )
-    if len(data) > 7 and data[7] != 2:  # octet 8 is the edition in GRIB1's section 0 too
-        raise GribHeaderError(
-            f"GRIB edition {data[7]} is not supported, only edition 2", source=source
-        )
-    _need(data, _SECTION0_LENGTH, "section 0", source)
+    total_length = message_length(data, source=source)
     edition = data[7]
     discipline = data[6]
-    total_length = _uint(data, 8, 8)
-    smallest = _SECTION0_LENGTH + _SECTION1_MIN_LENGTH + _SECTION3_MIN_LENGTH + len(_END_MARKER)
-    if total_length < smallest:
-        raise GribHeaderError(
-            f"section 0 has a nonsensical total message length {total_length} "
-            f"(a GRIB2 message has at least {smallest} octets)",
-            source=source,
-        )
 
     def section_at(pos: int, expected: str) -> tuple[int, int]:
         """Length and number of the section starting at ``pos``, checked for sense."""
@@ -319,7 +330,7 @@ def parse_grib_header(data: bytes, *, source: str) -> GribHeader:
         return length, number
 
     # Section 1: identification.
-    s1 = _SECTION0_LENGTH
+    s1 = SECTION0_LENGTH
     s1_length, number = section_at(s1, "section 1")
     if number != 1:
         raise GribHeaderError(

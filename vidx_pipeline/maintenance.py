@@ -45,6 +45,13 @@ class MaintenanceSettings(FrozenModel):
         "writes its objects before it moves the branch, so this must exceed the longest "
         f"commit (at least {MIN_KEEP_MINUTES} min).",
     )
+    max_concurrent_requests: int = Field(
+        64,
+        gt=0,
+        description="Manifest fetches and listings in flight while collecting garbage "
+        "(Icechunk's default of 500 overran a loopback S3 server's accept queue: connect "
+        "timeouts).",
+    )
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,11 @@ def maintain(
     keep_after = now - dt.timedelta(minutes=settings.keep_objects_younger_than_minutes)
     with repository.commit_lock():
         expired = repo.expire_snapshots(expire_before)
-        summary = repo.garbage_collect(keep_after)
+        summary = repo.garbage_collect(
+            keep_after,
+            max_concurrent_manifest_fetches=settings.max_concurrent_requests,
+            max_concurrent_listings=settings.max_concurrent_requests,
+        )
     return MaintenanceReport(
         snapshots_expired=len(expired),
         snapshots_deleted=summary.snapshots_deleted,

@@ -71,6 +71,20 @@ def read_message_facts(message: bytes, *, source: str) -> MessageFacts:
     )
 
 
+def parameter_problems(
+    facts: MessageFacts, expected: tuple[int, int, int], expected_name: str
+) -> list[str]:
+    """How a message's parameter (discipline, category, number) differs from ``expected``,
+    the producer's parameter ``expected_name``; empty when they agree."""
+    if facts.parameter_triple == expected:
+        return []
+    triple = "-".join(map(str, facts.parameter_triple))
+    return [
+        f"parameter {triple} ({facts.parameter} {facts.parameter_name}), not {expected_name} "
+        + "-".join(map(str, expected))
+    ]
+
+
 def level_problems(facts: MessageFacts, level_type: str, value: float | None) -> list[str]:
     """How a message's first fixed surface differs from ``level_type`` at ``value`` (None: a
     level without a value, where the message's is absent or 0); empty when they agree."""

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import obstore
+from obstore.exceptions import BaseError
 from obstore.store import HTTPStore, ObjectStore
 
 from vidx_pipeline.http_listing import list_http_partition
 from vidx_pipeline.index_formats.base import SourceObject
+from vidx_pipeline.source_store import unavailable
 from vidx_pipeline.spec import (
     ENSEMBLE_MEMBER,
     LEAD_TIME,
@@ -107,19 +109,22 @@ def list_object_store(store: ObjectStore, files: Sequence[ExpectedFile]) -> dict
     directory = prefix.rpartition("/")[0]
     listed: dict[str, SourceObject] = {}
     stream = obstore.list(store, prefix=directory or None, offset=prefix[:-1], chunk_size=1000)
-    for batch in stream:
-        for meta in batch:
-            key = meta["path"]
-            if not key.startswith(prefix):
-                if key < prefix:
-                    continue
-                return listed
-            listed[key] = SourceObject(
-                key=key,
-                size=int(meta["size"]),
-                last_modified=meta["last_modified"],
-                etag=meta.get("e_tag"),
-            )
+    try:
+        for batch in stream:
+            for meta in batch:
+                key = meta["path"]
+                if not key.startswith(prefix):
+                    if key < prefix:
+                        continue
+                    return listed
+                listed[key] = SourceObject(
+                    key=key,
+                    size=int(meta["size"]),
+                    last_modified=meta["last_modified"],
+                    etag=meta.get("e_tag"),
+                )
+    except BaseError as failure:
+        raise unavailable(f"the listing of {prefix}*", failure) from None
     return listed
 
 

@@ -14,39 +14,110 @@ Three kinds of store (:data:`vidx_pipeline.spec.StoreSpec`), matched here and no
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import icechunk
+from obstore.exceptions import BaseError
 from obstore.store import HTTPStore, LocalStore, ObjectStore, S3Store
+from pydantic import Field
 
-from vidx_pipeline.spec import HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
+from vidx_pipeline.spec import FrozenModel, HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig
 
 StoreSpecs = ObjectStoreSpec | HttpStoreSpec | LocalStoreSpec
 
 
-def open_source_store(spec: StoreSpecs, endpoint: str | None = None) -> ObjectStore:
+class SourceClientSettings(FrozenModel):
+    """How reads of a producer's store treat a slow or failing server: every request (listing
+    page, index GET, range GET) has a time limit, and a request that times out, drops its
+    connection or gets an HTTP 5xx is retried with exponential backoff and jitter, up to
+    ``max_retries`` times and never after ``retry_timeout_seconds``; then
+    :class:`SourceUnavailableError` names the object."""
+
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request not answered in full within this is retried."
+    )
+    max_retries: int = Field(10, ge=0, description="Retries of one request (0: none).")
+    retry_timeout_seconds: float = Field(
+        180.0, gt=0, description="No retry starts this long after a request's first try."
+    )
+    initial_backoff_seconds: float = Field(0.1, gt=0)
+
+    def client_options(self) -> ClientConfig:
+        return {"timeout": dt.timedelta(seconds=self.request_timeout_seconds)}
+
+    def retry_config(self) -> RetryConfig:
+        return {
+            "max_retries": self.max_retries,
+            "retry_timeout": dt.timedelta(seconds=self.retry_timeout_seconds),
+            "backoff": {"init_backoff": dt.timedelta(seconds=self.initial_backoff_seconds)},
+        }
+
+
+class SourceUnavailableError(OSError):
+    """A producer object its store did not serve after the client's retries (timeouts,
+    dropped connections, HTTP 5xx): the run fails naming it, nothing of its batch committed."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = url
+        super().__init__(f"source unavailable: {url}: {problem}")
+
+
+def unavailable(url: str, error: BaseError) -> SourceUnavailableError:
+    """The error for a request of ``url`` the client gave up on (its first line says how many
+    tries over how long; a timeout is said so)."""
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+    timed_out = "TimedOut" in str(error) or "kind: Timeout" in str(error)
+    reason = "requests timed out; " if timed_out else ""
+    return SourceUnavailableError(url, f"{reason}gave up after the client's retries ({detail})")
+
+
+def open_source_store(
+    spec: StoreSpecs,
+    endpoint: str | None = None,
+    client: SourceClientSettings | None = None,
+) -> ObjectStore:
     """An obstore store for ``spec``. Public buckets are read unsigned; private ones take
-    credentials from the environment. ``endpoint`` overrides an S3 store's endpoint only."""
+    credentials from the environment. ``endpoint`` overrides an S3 store's endpoint only;
+    ``client`` sets timeouts and retries (the defaults of :class:`SourceClientSettings`)."""
+    client = client or SourceClientSettings()
     match spec:
         case ObjectStoreSpec():
-            return _s3_store(spec, endpoint)
+            return _s3_store(spec, endpoint, client)
         case HttpStoreSpec():
-            client_options = {"allow_http": True} if spec.base_url.startswith("http://") else None
-            return HTTPStore.from_url(spec.base_url, client_options=client_options)  # type: ignore[arg-type]
+            options = _client_options(spec.base_url, client)
+            return HTTPStore.from_url(
+                spec.base_url, client_options=options, retry_config=client.retry_config()
+            )
         case LocalStoreSpec():
             Path(spec.root).mkdir(parents=True, exist_ok=True)
             return LocalStore(spec.root)
 
 
-def _s3_store(spec: ObjectStoreSpec, endpoint: str | None) -> S3Store:
-    options: dict[str, object] = {"region": spec.region}
+def _client_options(url: str, client: SourceClientSettings) -> ClientConfig:
+    options = client.client_options()
+    if url.startswith("http://"):
+        options["allow_http"] = True
+    return options
+
+
+def _s3_store(spec: ObjectStoreSpec, endpoint: str | None, client: SourceClientSettings) -> S3Store:
+    options: dict[str, Any] = {"region": spec.region}
     if endpoint:
         options["endpoint"] = endpoint
         options["virtual_hosted_style_request"] = False
     if spec.anonymous:
         options["skip_signature"] = True
-    client_options = {"allow_http": True} if endpoint and endpoint.startswith("http://") else None
-    return S3Store(spec.bucket, client_options=client_options, **options)  # type: ignore[arg-type]
+    return S3Store(
+        spec.bucket,
+        client_options=_client_options(endpoint or "", client),
+        retry_config=client.retry_config(),
+        **options,
+    )
 
 
 def virtual_chunk_container(

@@ -59,8 +59,8 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
     """The empty (zero-length append dimension) dataset and its Zarr encodings."""
     append = spec.append_dimension.name
     progress_dims = spec.progress_dims
-    progress_shape = tuple(0 if d == append else _dim_size(spec, d) for d in progress_dims)
-    progress_chunks = tuple(1 if d == append else _dim_size(spec, d) for d in progress_dims)
+    progress_shape = tuple(0 if d == append else dim_size(spec, d) for d in progress_dims)
+    progress_chunks = tuple(1 if d == append else dim_size(spec, d) for d in progress_dims)
 
     coords: dict[str, object] = {
         append: (append, np.array([], "datetime64[ns]"), _append_attrs(spec)),
@@ -151,7 +151,7 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
     data_vars = {}
     for variable in spec.variables:
         dims = spec.variable_dims(variable)
-        shape = tuple(0 if d == append else _dim_size(spec, d) for d in dims)
+        shape = tuple(0 if d == append else dim_size(spec, d) for d in dims)
         data_vars[variable.name] = (
             dims,
             np.empty(shape, variable.dtype),
@@ -196,7 +196,8 @@ def _append_attrs(spec: DatasetSpec) -> dict[str, str]:
     return {"standard_name": "time", "long_name": "valid time"}
 
 
-def _dim_size(spec: DatasetSpec, dim: str) -> int:
+def dim_size(spec: DatasetSpec, dim: str) -> int:
+    """The length of ``dim`` (not the append dimension, which grows) in ``spec``'s dataset."""
     if dim == LEAD_TIME:
         return len(spec.lead_hours)
     if dim == ENSEMBLE_MEMBER:

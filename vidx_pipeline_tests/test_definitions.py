@@ -28,7 +28,9 @@ from vidx_pipeline.orchestration.resources import (
     repository_storage_from_env,
 )
 from vidx_pipeline.orchestration.sensors import OPERATIONAL_TAGS, SENSOR_STATUS_ENV_VAR
+from vidx_pipeline.progress import PROGRESS_ARRAY
 from vidx_pipeline.spec import DatasetSpec
+from vidx_pipeline.template import template_dataset
 
 CHECKOUT = Path(__file__).parents[1]
 SPECS = list(DATASETS.values())
@@ -92,6 +94,30 @@ def test_dataset_definitions_resolve_with_names_from_the_dataset_id(
         f"{name}_checks_schedule": f"{name}_checks_job",
         f"{name}_maintenance_schedule": f"{name}_maintenance_job",
     }
+
+
+@every_dataset
+def test_the_asset_description_lists_the_datasets_dims_and_variables(
+    spec: DatasetSpec, no_env: None
+) -> None:
+    """What the asset's page says is what a reader opens: every data variable of the template
+    with its long name and units, every dimension of a variable with its length."""
+    description = (
+        dataset_definitions(spec, repository_storage_from_env())
+        .resolve_assets_def(_name(spec))
+        .descriptions_by_key[AssetKey(_name(spec))]
+    )
+    template, _ = template_dataset(spec)
+    for name, variable in template.data_vars.items():
+        if name in (PROGRESS_ARRAY, "source_modified"):
+            continue
+        row = f"| `{name}` | {variable.attrs['long_name']} | {variable.attrs['units']} |"
+        assert row in description, name
+    variable_dims = {d for v in template.data_vars.values() for d in v.dims} - {"source_file"}
+    for dim in variable_dims:
+        size = template.sizes[dim]
+        expected = "one per partition" if size == 0 else str(size)
+        assert f"`{dim}` ({expected})" in description, dim
 
 
 @every_dataset

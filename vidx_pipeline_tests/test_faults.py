@@ -8,6 +8,7 @@ repository as without faults, and never leave a commit half-visible.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,25 @@ from vidx_pipeline.ingest import IngestResult, IngestSettings, ingest_partition
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT
 from vidx_pipeline.orchestration.resources import RepositoryStorageResource
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
-from vidx_pipeline.source_store import open_source_store
+from vidx_pipeline.source_store import (
+    SourceClientSettings,
+    SourceUnavailableError,
+    open_source_store,
+)
 from vidx_pipeline_tests.conftest import PublishFn, small_gfs_spec
 from vidx_pipeline_tests.orchestration.test_sensors import Harness
 
 BUCKET = "gfs-faults-test"
 SPEC = small_gfs_spec(bucket=BUCKET)
 LATER = dt.timedelta(days=30)
+IMPATIENT = SourceClientSettings(
+    request_timeout_seconds=0.5,
+    max_retries=2,
+    retry_timeout_seconds=30,
+    initial_backoff_seconds=0.05,
+)
+"""A client that gives up on a request after 0.5 s and retries it twice."""
+SLOW_SECONDS = 3.0
 
 
 @pytest.fixture
@@ -39,9 +52,13 @@ def bucket(local_s3: LocalS3) -> str:
 
 
 def _ingest(
-    repository: DatasetRepository, endpoint: str, init: dt.datetime, **settings: object
+    repository: DatasetRepository,
+    endpoint: str,
+    init: dt.datetime,
+    client: SourceClientSettings | None = None,
+    **settings: object,
 ) -> IngestResult:
-    store = open_source_store(SPEC.source.store, endpoint)
+    store = open_source_store(SPEC.source.store, endpoint, client)
     return ingest_partition(
         SPEC,
         repository,
@@ -98,6 +115,48 @@ def test_an_index_failing_with_http_500_then_succeeding_is_retried(
         result = _ingest(repository, proxy.endpoint, init)
     assert proxy.failed == 3
     assert result.complete
+
+
+def test_a_slow_source_times_out_is_retried_then_fails_naming_the_object(
+    tmp_path: Path, local_s3: LocalS3, bucket: str, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 10, 5, tzinfo=dt.UTC)
+    files = publish(init, SPEC.lead_hours, bucket=bucket)
+    index_key = files[2].index_key
+    repository = _local_repository(tmp_path, local_s3)
+    tip = repository.repo.lookup_branch("main")
+    plan = FaultPlan(
+        delay_seconds=SLOW_SECONDS, methods=frozenset({"GET"}), path_contains=index_key
+    )
+    with (
+        running_fault_proxy(local_s3.endpoint, plan) as proxy,
+        pytest.raises(
+            SourceUnavailableError,
+            match=rf"{re.escape(index_key)}: requests timed out; gave up after .*2 retries",
+        ),
+    ):
+        _ingest(repository, proxy.endpoint, init, IMPATIENT)
+    assert proxy.matched == 1 + IMPATIENT.max_retries  # the first try and each retry
+    assert repository.repo.lookup_branch("main") == tip  # nothing of the batch committed
+
+
+def test_a_source_slow_for_a_while_is_retried_until_it_answers(
+    tmp_path: Path, local_s3: LocalS3, bucket: str, publish: PublishFn
+) -> None:
+    init = dt.datetime(2025, 10, 6, tzinfo=dt.UTC)
+    files = publish(init, SPEC.lead_hours, bucket=bucket)
+    plan = FaultPlan(
+        delay_seconds=SLOW_SECONDS,
+        delay_first=IMPATIENT.max_retries,
+        methods=frozenset({"GET"}),
+        path_contains=files[2].index_key,
+    )
+    repository = _local_repository(tmp_path, local_s3)
+    with running_fault_proxy(local_s3.endpoint, plan) as proxy:
+        result = _ingest(repository, proxy.endpoint, init, IMPATIENT)
+    assert proxy.matched == 1 + IMPATIENT.max_retries  # two timed out, the last try answered
+    assert result.complete
+    assert result.refs_written == SPEC.refs_per_partition
 
 
 @pytest.mark.slow

@@ -260,6 +260,21 @@ def _index_of_another_object(lead: int, text: str) -> str:
     return _lines(lead, text, shift)
 
 
+def _index_newer_than_its_data(lead: int, text: str) -> str:
+    """The producer rewrote the file with a message in the middle 8 bytes longer and its new
+    index is listed beside the old data object: every later offset moved, the first did not."""
+
+    def shift(lines: list[str]) -> list[str]:
+        middle = len(lines) // 2
+        moved = lines[:middle]
+        for line in lines[middle:]:
+            number, offset, rest = line.split(":", 2)
+            moved.append(f"{number}:{int(offset) + 8}:{rest}")
+        return moved
+
+    return _lines(lead, text, shift)
+
+
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
@@ -273,6 +288,7 @@ def _index_of_another_object(lead: int, text: str) -> str:
         (_swap_lines, "line 3: message number 2 after 3"),
         (_duplicate_number, "line 4: message number 3 after 3"),
         (_index_of_another_object, "line 1: the message at offset 0 is"),
+        (_index_newer_than_its_data, "no GRIB2 message starts at offset"),
     ],
     ids=[
         "garbage-line",
@@ -285,6 +301,7 @@ def _index_of_another_object(lead: int, text: str) -> str:
         "wrong-line-order",
         "duplicate-message-number",
         "index-of-another-object",
+        "index-newer-than-its-data",
     ],
 )
 def test_bad_index_names_the_object_and_commits_nothing(
@@ -398,6 +415,38 @@ def test_objects_replaced_or_deleted_between_listing_and_read_are_refused(
                 missing_policy="report",
             )
         assert f"gfs.t00z.pgrb2.0p25.f00{file.lead_hours}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("cut", "error", "problem"),
+    [
+        (10, BadDataError, r"f005: truncated: its last message \(.*f005\.idx line \d+"),
+        (None, BadIndexError, r"f005\.idx line \d+: .*lies outside"),
+    ],
+    ids=["truncated-last-message", "data-shorter-than-the-index-says"],
+)
+def test_a_data_object_shorter_than_its_index_is_refused(
+    tmp_path,
+    local_s3: LocalS3,
+    publish: PublishFn,
+    cut: int | None,
+    error: type[BadSourceError],
+    problem: str,
+) -> None:
+    """The data object is re-uploaded shorter than the object its index describes: cut inside
+    its last message (a wgrib2 inventory's last line has no length, so only the message's own
+    header can tell), or by its last two messages (the index's last line lies outside)."""
+    init = dt.datetime(2025, 8, 16, 0, tzinfo=dt.UTC)
+    files = publish(init, SPEC.lead_hours)
+    file = next(f for f in files if f.data_key.endswith(".f005"))
+    last_two = sum(m.length for m in file.messages[-2:])
+    shorter = file.data[: len(file.data) - (cut if cut is not None else last_two)]
+    obstore.put(local_s3.store(GFS_BUCKET), file.data_key, shorter)
+    repo = _repo(tmp_path, local_s3)
+    before = _snapshots(repo)
+    with pytest.raises(error, match=problem):
+        _ingest(repo, local_s3, init)
+    assert _snapshots(repo) == before
 
 
 def test_an_oversized_index_is_refused_unread(

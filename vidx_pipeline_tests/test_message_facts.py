@@ -9,7 +9,12 @@ import eccodes
 import pytest
 
 from vidx_offline.reference_decode import eccodes_message_ranges
-from vidx_pipeline.message_facts import MessageFactsError, read_message_facts
+from vidx_pipeline.message_facts import (
+    MessageFactsError,
+    level_problems,
+    parameter_problems,
+    read_message_facts,
+)
 
 REAL_GFS = Path(__file__).parent / "fixtures" / "real" / "grib" / "gfs.0p25.2023121906.f001.grib2"
 
@@ -40,3 +45,18 @@ def test_a_message_cut_before_its_product_definition_is_refused() -> None:
     cut = data[offset : offset + facts.header.length + 3]
     with pytest.raises(MessageFactsError, match="no product definition section after section 3"):
         read_message_facts(cut, source="cut")
+
+
+def test_a_parameter_and_a_level_other_than_expected_are_named_with_the_messages_own() -> None:
+    data = REAL_GFS.read_bytes()
+    (offset, length), *_ = eccodes_message_ranges(REAL_GFS)
+    facts = read_message_facts(data[offset : offset + length], source="first")
+    assert parameter_problems(facts, facts.parameter_triple, "any") == []
+    other = (facts.parameter_triple[0], facts.parameter_triple[1], facts.parameter_triple[2] + 1)
+    (problem,) = parameter_problems(facts, other, "XYZ")
+    triple = "-".join(map(str, facts.parameter_triple))
+    assert problem.startswith(f"parameter {triple} ({facts.parameter} {facts.parameter_name})")
+    assert problem.endswith("not XYZ " + "-".join(map(str, other)))
+    assert level_problems(facts, facts.level_type, facts.level_value) == []
+    (level,) = level_problems(facts, "isobaric surface", 12_345.0)
+    assert level == f"level {facts.level_type} {facts.level_value}, not isobaric surface 12345.0"

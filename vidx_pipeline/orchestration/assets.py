@@ -19,6 +19,7 @@ from dagster import (
 from pydantic import create_model
 
 from vidx_pipeline.ingest import IngestResult, IngestRun, IngestSettings
+from vidx_pipeline.orchestration.description import dataset_description
 from vidx_pipeline.orchestration.partitions import (
     PARTITION_FORMAT,
     asset_name,
@@ -26,6 +27,8 @@ from vidx_pipeline.orchestration.partitions import (
     partitions_definition,
 )
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
+from vidx_pipeline.preview import partition_preview
+from vidx_pipeline.repository import DatasetRepository
 from vidx_pipeline.spec import DatasetSpec
 
 BACKFILL_PARTITIONS_PER_RUN = 4
@@ -94,6 +97,20 @@ def _materialization_metadata(
     }
 
 
+def _preview_markdown(repository: DatasetRepository, results: list[IngestResult]) -> str:
+    """A map of one field of the run's newest partition with anything committed (see
+    :mod:`vidx_pipeline.preview`), or why there is none. A preview that cannot be drawn is
+    said so here and left to the ``decode_health`` check to judge, never failing the run."""
+    for result in sorted(results, key=lambda r: r.partition_time, reverse=True):
+        try:
+            preview = partition_preview(repository, result.partition_time)
+        except Exception as error:  # cosmetic: the checks report what is wrong with the data
+            return f"(no preview: {type(error).__name__}: {error})"
+        if preview is not None:
+            return f"{result.partition_time:%Y-%m-%dT%H:%M} " + preview.markdown()
+    return "(no preview: nothing of these partitions is committed, or the grid has no rows)"
+
+
 def commit_observation(
     asset_key: AssetKey, snapshot: str, result: IngestResult
 ) -> AssetObservation:
@@ -126,7 +143,7 @@ def build_dataset_asset(spec: DatasetSpec, upstream: str | None = None) -> Asset
         name=asset_name(spec),
         partitions_def=partitions_definition(spec),
         required_resource_keys={repository_key, source_key},
-        description=f"{spec.name}: {spec.description}",
+        description=dataset_description(spec),
         group_name="virtual_datasets",
         # Backfills: a few partitions per run, committed together.
         backfill_policy=BackfillPolicy.multi_run(
@@ -176,8 +193,8 @@ def build_dataset_asset(spec: DatasetSpec, upstream: str | None = None) -> Asset
             for replaced in result.replaced:
                 context.log.warning(f"re-ingested {replaced}: the producer replaced it")
         seconds = time.perf_counter() - started
-        return MaterializeResult(
-            metadata=_materialization_metadata(results, repository.location, seconds)
-        )
+        metadata = _materialization_metadata(results, repository.location, seconds)
+        metadata["preview"] = MetadataValue.md(_preview_markdown(repository, results))
+        return MaterializeResult(metadata=metadata)
 
     return _dataset_asset

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import Config, ConfigurableResource, EnvVar
 from obstore.store import ObjectStore
-from pydantic import Field
+from pydantic import Field, create_model
 
 from vidx_pipeline.locations import ENV_DEFAULTS, ENV_VARS, Locations, locations_from_values
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
-from vidx_pipeline.source_store import open_source_store
+from vidx_pipeline.source_store import SourceClientSettings, open_source_store
 from vidx_pipeline.spec import DatasetSpec
 
 REPOSITORY_STORAGE_KEY = "repository_storage"
@@ -95,17 +95,33 @@ class IcechunkRepositoryResource(ConfigurableResource):
             return None
 
 
+SourceClientConfig = create_model(
+    "SourceClientConfig",
+    __base__=Config,
+    __doc__="Timeouts and retries of a producer's store: the fields of SourceClientSettings.",
+    **{name: (info.annotation, info) for name, info in SourceClientSettings.model_fields.items()},  # type: ignore[call-overload]
+)
+
+
 class SourceStoreResource(ConfigurableResource):
     """The producer's store of one dataset, read through obstore."""
 
     dataset_id: str
     storage: RepositoryStorageResource
+    client: SourceClientConfig = Field(
+        default_factory=SourceClientConfig,
+        description="Request timeout and retries against the producer's store.",
+    )
 
     def open(self, spec: DatasetSpec) -> ObjectStore:
         """The producer's store of ``spec``, which must be this resource's dataset."""
         if spec.dataset_id != self.dataset_id:
             raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
-        return open_source_store(spec.source.store, self.storage.locations().source_endpoint)
+        return open_source_store(
+            spec.source.store,
+            self.storage.locations().source_endpoint,
+            SourceClientSettings.model_validate(self.client.model_dump()),
+        )
 
 
 def repository_storage_from_env() -> RepositoryStorageResource:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Literal
 
 from vidx_pipeline.index_formats.base import IndexEntry
-from vidx_pipeline.message_facts import MessageFacts, level_problems
+from vidx_pipeline.message_facts import MessageFacts, level_problems, parameter_problems
 from vidx_pipeline.provider import Placement, Refused
 from vidx_pipeline.refs import chunk_labels
 from vidx_pipeline.source_files import ExpectedFile
@@ -102,13 +102,7 @@ class DwdProvider:
         facts: MessageFacts,
     ) -> list[str]:
         match = icon_match(variable)
-        problems = []
-        if facts.parameter_triple != match.parameter:
-            triple = "-".join(map(str, facts.parameter_triple))
-            expected = "-".join(map(str, match.parameter))
-            problems.append(
-                f"parameter {triple} ({facts.parameter_name}), not {match.param} {expected}"
-            )
+        problems = parameter_problems(facts, match.parameter, match.param)
         expected_value = match.level_value
         if variable.level_dimension is not None:
             expected_value = float(labels[variable.level_dimension]) * HPA_TO_PA

@@ -128,12 +128,55 @@ def test_materialize_in_process_is_idempotent_and_checked(
         assert "| 2025-08-08T00:00 | 8/8 | noaa-gfs-forecast/2025-08-08T00 |" in (
             metadata["progress"].value
         )
+        _assert_preview_shows_the_field(metadata["preview"].value, tmp_path, init)
         # Again: nothing new, no commit, still complete.
         metadata, check = _materialize(tmp_path, local_s3, instance, "2025-08-08T00:00")
         assert metadata["files_ingested"].value == 0
         assert metadata["files_already_ingested"].value == len(SPEC.lead_hours)
         assert metadata["snapshot_id"].value == "(no new commit)"
         assert check.passed
+
+
+VIRIDIS_ENDS = (np.array([68, 1, 84]) / 255, np.array([253, 231, 37]) / 255)
+
+
+def _assert_preview_shows_the_field(markdown: str, root: Path, init: dt.datetime) -> None:
+    """The preview is a PNG of the chunk its caption names, read here through xarray: one
+    pixel per grid point (a small grid is not subsampled), north up, the field's minimum dark
+    violet and maximum yellow (viridis' ends), NaN transparent."""
+    import base64
+    import io
+    import re
+
+    from matplotlib.image import imread
+
+    caption = re.match(r"2025-08-08T00:00 \*\*(.+?)\*\* \((.+?)\)", markdown)
+    assert caption, markdown[:200]
+    name, *labels, lead = caption.group(1).split()
+    encoded = re.search(r"\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert encoded
+    image = imread(io.BytesIO(base64.b64decode(encoded.group(1))), format="png")
+
+    reader = icechunk.Repository.open(
+        RepositorySettings(local_root=str(root)).storage(SPEC.dataset_id),
+        authorize_virtual_chunk_access=reader_credentials(SPEC),
+    )
+    ds = xr.open_zarr(reader.readonly_session(branch="main").store, consolidated=False)
+    field = ds[name].sel(
+        init_time=init.replace(tzinfo=None),
+        lead_time=np.timedelta64(int(lead.lstrip("f")), "h"),
+        **{dim: float(value) for dim, value in (label.split("=") for label in labels)},
+    )
+    assert caption.group(2) == field.attrs["units"]
+    values = field.values
+    if ds.latitude.values[-1] > ds.latitude.values[0]:
+        values = values[::-1]
+    assert image.shape == (*values.shape, 4)
+    np.testing.assert_array_equal(image[..., 3] == 0, np.isnan(values))
+    low, high = np.nanargmin(values), np.nanargmax(values)
+    pixels = image[..., :3].reshape(-1, 3)
+    np.testing.assert_allclose(pixels[low], VIRIDIS_ENDS[0], atol=1 / 255)
+    np.testing.assert_allclose(pixels[high], VIRIDIS_ENDS[1], atol=1 / 255)
 
 
 def test_check_fails_for_an_incomplete_partition(
