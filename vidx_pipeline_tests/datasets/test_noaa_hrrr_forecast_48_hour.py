@@ -6,6 +6,7 @@ repository equal to ecCodes, values and coordinates."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import eccodes
@@ -23,6 +24,7 @@ from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.fetch import place_file
 from vidx_pipeline.index_formats.base import BadIndexError, SourceObject
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
+from vidx_pipeline.preview import PREVIEW_WIDTH, Preview, partition_preview
 from vidx_pipeline.refs import ChunkLocator
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_files import expected_files
@@ -129,6 +131,27 @@ def test_the_real_hrrr_message_reads_back_equal_to_eccodes(
     np.testing.assert_allclose(field.values, values, rtol=1e-6)
     np.testing.assert_allclose(ds["latitude"].values, latitudes, atol=1e-4)
     np.testing.assert_allclose(ds["longitude"].values % 360, longitudes % 360, atol=1e-4)
+    _assert_preview_is_north_up(partition_preview(repository, init), values, latitudes)
+
+
+def _assert_preview_is_north_up(
+    preview: Preview | None, values: np.ndarray, latitudes: np.ndarray
+) -> None:
+    """The materialization's map preview of the Lambert field: ecCodes' rows ordered north
+    first (by latitude), every n-th point (n: the smallest step fitting PREVIEW_WIDTH): the
+    coldest point is viridis' dark violet and the warmest its yellow."""
+    from matplotlib.image import imread
+
+    assert preview is not None
+    assert preview.label == "temperature_surface f001"
+    image = imread(io.BytesIO(preview.png), format="png")
+    north_first = np.argsort(-latitudes[:, latitudes.shape[1] // 2])
+    step = -(-values.shape[1] // PREVIEW_WIDTH)
+    seen = values[north_first][::step, ::step]
+    assert image.shape == (*seen.shape, 4)
+    pixels = image[..., :3].reshape(-1, 3)
+    np.testing.assert_allclose(pixels[seen.argmin()], np.array([68, 1, 84]) / 255, atol=1 / 255)
+    np.testing.assert_allclose(pixels[seen.argmax()], np.array([253, 231, 37]) / 255, atol=1 / 255)
 
 
 def test_an_index_past_the_end_of_its_object_is_a_bad_index_naming_the_line() -> None:
