@@ -79,6 +79,10 @@ class RepositorySettings(FrozenModel):
                 )
 
 
+ONE_REQUEST_BYTES = 256 << 20
+"""Objects up to this size (every GRIB message, manifest and snapshot) are read in one request."""
+
+
 def repository_config(spec: DatasetSpec, source_endpoint: str | None) -> icechunk.RepositoryConfig:
     config = icechunk.RepositoryConfig.default()
     config.set_virtual_chunk_container(virtual_chunk_container(spec.source.store, source_endpoint))
@@ -101,6 +105,14 @@ def repository_config(spec: DatasetSpec, source_endpoint: str | None) -> icechun
     # partitions' manifests and thousands of snapshots (each lists every manifest split), so a
     # long-running writer would grow with every commit. One partition's refs (and a margin) and
     # a few snapshots suffice (an operational commit re-reads the current partition's manifests).
+    # One range GET per virtual chunk (a GRIB message of a few hundred kB to a few MB): by
+    # default Icechunk fetched a 1.27 MB HRRR message in 5 requests (266 kB GFS: 5 too), each a
+    # request the producer's S3 bills and serves; in one request the read was 4x faster.
+    config.storage = icechunk.StorageSettings(
+        concurrency=icechunk.StorageConcurrencySettings(
+            max_concurrent_requests_for_object=1, ideal_concurrent_request_size=ONE_REQUEST_BYTES
+        )
+    )
     config.caching = icechunk.CachingConfig(
         num_chunk_refs=max(MIN_CACHED_CHUNK_REFS, spec.refs_per_partition * 5 // 4),
         num_snapshot_nodes=CACHED_SNAPSHOTS * (len(spec.variables) + len(spec.levels) + 16),

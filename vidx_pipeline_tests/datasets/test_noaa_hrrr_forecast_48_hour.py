@@ -10,11 +10,14 @@ import io
 from pathlib import Path
 
 import eccodes
+import icechunk
 import numpy as np
 import obstore
 import pytest
 import xarray as xr
+import zarr
 
+from vidx_offline.fault_proxy import running_fault_proxy
 from vidx_offline.hrrr_archive import HRRR_BUCKET, HrrrArchiveConfig, write_hrrr_archive
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3
@@ -26,7 +29,13 @@ from vidx_pipeline.index_formats.base import BadIndexError, SourceObject
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.preview import PREVIEW_WIDTH, Preview, partition_preview
 from vidx_pipeline.refs import ChunkLocator
-from vidx_pipeline.repository import RepositorySettings, open_repository
+from vidx_pipeline.repository import (
+    DatasetRepository,
+    RepositorySettings,
+    open_repository,
+    reader_credentials,
+    repository_config,
+)
 from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import (
@@ -93,6 +102,47 @@ def test_schedule_and_grid() -> None:
     assert SPEC.append_dimension.frequency == dt.timedelta(hours=6)
 
 
+REAL_TMP = REAL / "grib" / "hrrr.t06z.wrfsfcf01-TMP.grib2"
+REAL_INIT = dt.datetime(2023, 7, 22, 6, tzinfo=dt.UTC)
+
+
+def _ingest_real_message(root: Path, local_s3: LocalS3) -> DatasetRepository:
+    """NCEP's real HRRR f01 surface TMP message (1.27 MB) published under its producer key with a
+    one-line wgrib2 inventory and ingested with the real spec into a repository under ``root``."""
+    init = REAL_INIT
+    (file,) = [f for f in expected_files(SPEC, init) if f.lead_hours == 1]
+    bucket = SPEC.source.store.bucket
+    local_s3.create_bucket(bucket, public_read=True)
+    producer = local_s3.store(bucket)
+    obstore.put(producer, file.data_key, REAL_TMP.read_bytes())
+    obstore.put(producer, file.index_key or "", b"1:0:d=2023072206:TMP:surface:1 hour fcst:\n")
+    repository = open_repository(
+        SPEC, RepositorySettings(local_root=str(root)), source_endpoint=local_s3.endpoint
+    )
+    store = open_source_store(SPEC.source.store, local_s3.endpoint)
+    result = ingest_partition(SPEC, repository, store, init, IngestSettings())
+    assert (result.files_ingested, result.refs_written) == (1, 1)
+    return repository
+
+
+def test_a_reader_gets_a_chunk_with_one_range_request(tmp_path: Path, local_s3: LocalS3) -> None:
+    """A chunk is one GRIB message of a few hundred kB to a few MB: one GET of the producer's
+    object (Icechunk's default split the 1.27 MB message into 5)."""
+    _ingest_real_message(tmp_path, local_s3)
+    with running_fault_proxy(local_s3.endpoint) as proxy:
+        reader = icechunk.Repository.open(
+            RepositorySettings(local_root=str(tmp_path)).storage(SPEC.dataset_id),
+            config=repository_config(SPEC, proxy.endpoint),
+            authorize_virtual_chunk_access=reader_credentials(SPEC),
+        )
+        array = zarr.open_array(
+            reader.readonly_session(branch="main").store, path="temperature_surface", mode="r"
+        )
+        values = np.asarray(array[SPEC.append_dimension.index_of(REAL_INIT), 1])
+    assert np.isfinite(values).all()
+    assert proxy.requests == 1
+
+
 @pytest.mark.slow
 def test_the_real_hrrr_message_reads_back_equal_to_eccodes(
     tmp_path: Path, local_s3: LocalS3
@@ -100,25 +150,12 @@ def test_the_real_hrrr_message_reads_back_equal_to_eccodes(
     """NCEP's own HRRR 2023-07-22 06z f01 surface TMP (Lambert conformal, complex packing),
     published under its producer key with a one-line wgrib2 inventory, ingested with the real
     spec and read through xarray: values and 2-D latitude/longitude equal ecCodes'."""
-    path = REAL / "grib" / "hrrr.t06z.wrfsfcf01-TMP.grib2"
-    message = path.read_bytes()
-    init = dt.datetime(2023, 7, 22, 6, tzinfo=dt.UTC)
-    (file,) = [f for f in expected_files(SPEC, init) if f.lead_hours == 1]
-    bucket = SPEC.source.store.bucket
-    local_s3.create_bucket(bucket, public_read=True)
-    producer = local_s3.store(bucket)
-    obstore.put(producer, file.data_key, message)
-    obstore.put(producer, file.index_key or "", b"1:0:d=2023072206:TMP:surface:1 hour fcst:\n")
-    repository = open_repository(
-        SPEC, RepositorySettings(local_root=str(tmp_path)), source_endpoint=local_s3.endpoint
-    )
-    store = open_source_store(SPEC.source.store, local_s3.endpoint)
-    result = ingest_partition(SPEC, repository, store, init, IngestSettings())
-    assert (result.files_ingested, result.refs_written) == (1, 1)
+    message = REAL_TMP.read_bytes()
+    repository = _ingest_real_message(tmp_path, local_s3)
     session = repository.repo.readonly_session(branch="main")
     ds = xr.open_zarr(session.store, consolidated=False)
     field = ds["temperature_surface"].sel(
-        init_time=init.replace(tzinfo=None), lead_time=np.timedelta64(1, "h")
+        init_time=REAL_INIT.replace(tzinfo=None), lead_time=np.timedelta64(1, "h")
     )
     handle = eccodes.codes_new_from_message(message)
     try:
@@ -131,7 +168,7 @@ def test_the_real_hrrr_message_reads_back_equal_to_eccodes(
     np.testing.assert_allclose(field.values, values, rtol=1e-6)
     np.testing.assert_allclose(ds["latitude"].values, latitudes, atol=1e-4)
     np.testing.assert_allclose(ds["longitude"].values % 360, longitudes % 360, atol=1e-4)
-    _assert_preview_is_north_up(partition_preview(repository, init), values, latitudes)
+    _assert_preview_is_north_up(partition_preview(repository, REAL_INIT), values, latitudes)
 
 
 def _assert_preview_is_north_up(
