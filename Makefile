@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: env demo test lint typecheck pytest bench dev dev-instance clean
+.PHONY: env demo test lint typecheck pytest bench bench-env dev dev-instance clean
 
 env: $(STAMP)
 
@@ -32,14 +32,25 @@ typecheck: env
 pytest: env
 	$(BIN)/pytest
 
-bench: env
+# The peers bench/peers.py compares with: the `bench` extra, over the `env` environment.
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+bench-env: $(BENCH_STAMP)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: env bench-env
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_one_init.py --dataset gefs
 	$(BIN)/python bench/ingest_one_init.py --dataset hrrr
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/latency.py --dataset gfs --repo local
 	$(BIN)/python bench/latency.py --dataset gfs --repo s3
 	$(BIN)/python bench/latency.py --dataset hrrr --repo local
 	$(BIN)/python bench/latency.py --dataset hrrr --repo s3
+	$(BIN)/python bench/peers.py
 
 # `make dev`'s Dagster instance, created (or migrated) before anything runs: processes that each
 # find no tables race to create them (README, "Deployment").
