@@ -263,18 +263,17 @@ def test_a_backfill_run_over_a_partition_range(
         partitions = {i.strftime(PARTITION_FORMAT) for i in inits}
         for kind in CHECKS:  # each check judged the run's partitions together, in this run
             # The instance is the session's: other tests' runs checked other partitions.
-            executions = [
-                e
-                for e in instance.event_log_storage.get_asset_check_execution_history(
-                    AssetCheckKey(key, kind.name), limit=200
-                )
-                if e.partition in partitions
-            ]
-            assert executions, kind.name
-            assert {e.run_id for e in executions} == {run.run_id}, kind.name
+            history = instance.event_log_storage.get_asset_check_execution_history(
+                AssetCheckKey(key, kind.name), limit=200
+            )
+            planned = [e for e in history if e.partition in partitions]
+            assert planned, kind.name
+            assert {e.run_id for e in planned} == {run.run_id}, kind.name
             # The executions planned per partition; the evaluation resolves them together.
             evaluations = [
-                e.evaluation for e in executions if isinstance(e.evaluation, AssetCheckEvaluation)
+                e.evaluation
+                for e in history
+                if e.run_id == run.run_id and isinstance(e.evaluation, AssetCheckEvaluation)
             ]
             assert evaluations, kind.name
             assert {e.metadata["partitions"].value for e in evaluations} == {keys}, kind.name
