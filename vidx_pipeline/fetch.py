@@ -157,12 +157,19 @@ def check_first_message(
 ) -> None:
     for line, entry in enumerate(entries, start=1):
         if entry.offset == 0 and entry.length != length:
-            raise BadIndexError(
-                index_url,
-                f"the message at offset 0 is {entry.length} bytes by the index, {length} by "
-                f"{data_url}'s own header: the index describes another object",
-                line,
-            )
+            raise _length_disagrees(entry, length, line, index_url=index_url, data_url=data_url)
+
+
+def _length_disagrees(
+    entry: IndexEntry, length: int, line: int, *, index_url: str, data_url: str
+) -> BadIndexError:
+    """The error for an index entry whose length is not its message's own (``length``)."""
+    return BadIndexError(
+        index_url,
+        f"the message at offset {entry.offset} is {entry.length} bytes by the index, {length} "
+        f"by {data_url}'s own header: the index describes another object",
+        line,
+    )
 
 
 async def check_last_message(
@@ -203,12 +210,7 @@ async def check_last_message(
             f"{data.size - entry.offset} bytes after its start",
         )
     if length != entry.length:
-        raise BadIndexError(
-            index_url,
-            f"the message at offset {entry.offset} is {entry.length} bytes by the index, "
-            f"{length} by {data_url}'s own header: the index describes another object",
-            line,
-        )
+        raise _length_disagrees(entry, length, line, index_url=index_url, data_url=data_url)
 
 
 def _urls(spec: DatasetSpec, file: ExpectedFile) -> tuple[str, str]:
