@@ -45,6 +45,8 @@ bench: env bench-env
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_one_init.py --dataset gefs
 	$(BIN)/python bench/ingest_one_init.py --dataset hrrr
+	$(BIN)/python bench/ingest_one_init.py --dataset ifs
+	$(BIN)/python bench/ingest_one_init.py --dataset icon
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/latency.py --dataset gfs --repo local
 	$(BIN)/python bench/latency.py --dataset gfs --repo s3

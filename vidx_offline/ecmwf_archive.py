@@ -17,6 +17,8 @@ Contract:
   :func:`~vidx_offline.ecmwf_index_writer.index_line` with its true offset and length, its keys
   in one of ECMWF's two orders (chosen per line, deterministically), ``number`` as a string.
 - Grid size (``grid``), steps, members and fields are parameters: tests use tiny grids.
+- :func:`assemble_ecmwf_file` lays out messages encoded elsewhere the same way (same order,
+  same index lines): the ingest benchmark gives the control's bytes for every member.
 - :func:`write_ecmwf_archive` writes every (init, step) file, each data object completely
   before its index; one file is held in memory at a time.
 """
@@ -124,14 +126,33 @@ def _order(config: EcmwfArchiveConfig, init: dt.datetime, step: int) -> list[tup
 def render_ecmwf_file(config: EcmwfArchiveConfig, init: dt.datetime, step: int) -> EcmwfFile:
     """The whole (init, step) file in memory (see the module contract)."""
     init = as_utc(init)
+
+    def encoded(member: int, field: EnsField) -> bytes:
+        values = synthetic_values(field, config.grid, init, step, member, config.seed)
+        return encode_ens_message(field, init, step, member, values)
+
+    return assemble_ecmwf_file(config, init, step, encoded)
+
+
+def assemble_ecmwf_file(
+    config: EcmwfArchiveConfig,
+    init: dt.datetime,
+    step: int,
+    encoded: Callable[[int, EnsField], bytes],
+) -> EcmwfFile:
+    """The (init, step) file of ``config`` laid out as :func:`render_ecmwf_file` lays it out
+    (the same shuffled member order, the same index key orders, true offsets and lengths), each
+    message's bytes ``encoded(member, field)``. :func:`render_ecmwf_file` encodes every message;
+    a benchmark whose reader never decodes a message may give one member's bytes for every
+    member (the index lines still name each member)."""
+    init = as_utc(init)
     chunks: list[bytes] = []
     messages: list[EnsMessage] = []
     lines: list[str] = []
     offset = 0
     picker = random.Random(f"{config.seed}/keys/{init:%Y%m%d%H}/{step}")
     for member, field in _order(config, init, step):
-        values = synthetic_values(field, config.grid, init, step, member, config.seed)
-        message = encode_ens_message(field, init, step, member, values)
+        message = encoded(member, field)
         chunks.append(message)
         messages.append(EnsMessage(field, member, offset, len(message)))
         lines.append(

@@ -7,8 +7,11 @@ Files are served with ``Content-Length``, ``Last-Modified`` (the file's mtime, t
 and single byte ranges (``Range: bytes=a-b`` -> 206 with ``Content-Range``); HEAD answers the
 same headers. A directory's URL with a trailing slash answers an nginx-style autoindex page
 (``<a href="name">name</a> DD-Mon-YYYY HH:MM size``, link text cut to 50 characters with
-``..>`` as nginx does, ``-`` as a directory's size); without the slash, a 301 to it. Python's
-``http.server`` does the socket work; only the pages and ranges are written here.
+``..>`` as nginx does, ``-`` as a directory's size); without the slash, a 301 to it.
+Connections are accepted with nginx's listen backlog (:data:`LISTEN_BACKLOG`), not
+``socketserver``'s 5: every request is a connection of its own (HTTP/1.0), and a client with
+dozens of requests in flight would otherwise wait out SYN retransmissions (a second each).
+Python's ``http.server`` does the socket work; only the pages and ranges are written here.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 NGINX_NAME_WIDTH = 50
+LISTEN_BACKLOG = 511
+"""nginx's default ``listen ... backlog``."""
 
 
 @dataclass(frozen=True)
@@ -125,11 +130,15 @@ class _Handler(SimpleHTTPRequestHandler):
             self.wfile.write(data[start : end + 1])
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+
+
 @contextmanager
 def running_http_server(root: Path) -> Iterator[LocalHttp]:
     """Serve ``root`` on loopback for the duration of the context (see the module contract)."""
     root.mkdir(parents=True, exist_ok=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=os.fspath(root)))
+    server = _Server(("127.0.0.1", 0), partial(_Handler, directory=os.fspath(root)))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="loopback-http", daemon=True)
     thread.start()

@@ -14,12 +14,15 @@ time); refuse (raise :class:`MirrorError` naming the object) an object whose GET
 version listed (size or last-modified changed in between): nothing is written for it. An object
 already mirrored with the same size is not copied again (a producer replacing a file with one of
 the same size is not detected: mirror keys carry the cycle, and DWD writes a cycle's file once).
+Up to :data:`MAX_PARALLEL_COPIES` objects are copied at once; the first refusal stops the copies
+not yet started and is raised (the objects copied before it stay: each is a whole object).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import obstore
@@ -28,6 +31,10 @@ from obstore.store import ObjectStore
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.source_files import ExpectedFile, expected_files, list_partition
 from vidx_pipeline.spec import DatasetSpec, HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
+
+MAX_PARALLEL_COPIES = 16
+"""Objects copied at once: a DWD cycle is thousands of objects of a few hundred kB each, and
+copied one at a time the mirror waited out a GET and a PUT round trip for each."""
 
 
 class MirrorError(ValueError):
@@ -83,6 +90,7 @@ def mirror_partition(
     result = MirrorResult(partition_time, files_expected=len(files))
     at_producer = list_partition(producer, files)
     in_mirror = list_partition(mirror, mirrored_files)
+    to_copy: list[tuple[SourceObject, str]] = []
     for key, mirror_key in _key_pairs(files, mirrored_files):
         listed = at_producer.get(key)
         if listed is None:
@@ -92,10 +100,22 @@ def mirror_partition(
         if copy is not None and copy.size == listed.size:
             result.already_mirrored += 1
             continue
-        data = _get_as_listed(producer, listed, spec.source.store.url_prefix + key)
+        to_copy.append((listed, mirror_key))
+    url_prefix = spec.source.store.url_prefix
+
+    def copy_one(item: tuple[SourceObject, str]) -> int:
+        listed, mirror_key = item
+        data = _get_as_listed(producer, listed, url_prefix + listed.key)
         obstore.put(mirror, mirror_key, data)
-        result.copied.append(mirror_key)
-        result.bytes_copied += len(data)
+        return len(data)
+
+    pool = ThreadPoolExecutor(MAX_PARALLEL_COPIES, thread_name_prefix="mirror")
+    try:
+        sizes = list(pool.map(copy_one, to_copy))
+    finally:
+        pool.shutdown(cancel_futures=True)
+    result.copied = [mirror_key for _, mirror_key in to_copy]
+    result.bytes_copied = sum(sizes)
     return result
 
 

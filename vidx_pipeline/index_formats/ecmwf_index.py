@@ -39,13 +39,11 @@ class EcmwfIndexFormat:
         if not text.strip():
             raise BadIndexError(index_url, "empty index")
         lines = text.splitlines()
+        records = _records(lines, index_url)
         seen_offsets: dict[int, int] = {}
         seen_fields: dict[tuple[tuple[str, str], ...], int] = {}
-        for number, line in enumerate(lines, start=1):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise BadIndexError(index_url, f"not JSON ({error.msg})", number) from None
+        times: dict[tuple[str, str], dt.datetime | None] = {}
+        for number, record in enumerate(records, start=1):
             if not isinstance(record, dict):
                 raise BadIndexError(index_url, "not a JSON object", number)
             if missing := [key for key in REQUIRED_KEYS if key not in record]:
@@ -74,11 +72,13 @@ class EcmwfIndexFormat:
                     number,
                 )
             seen_fields[field] = number
-            stamp = f"{record['date']}{str(record['time']).zfill(4)}"
-            try:
-                when = dt.datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=dt.UTC)
-            except ValueError:
-                raise BadIndexError(index_url, f"bad date/time {stamp!r}", number) from None
+            date_time = (str(record["date"]), str(record["time"]))
+            if date_time not in times:  # one (date, time) per object, parsed once
+                times[date_time] = _reference_time(*date_time)
+            when = times[date_time]
+            if when is None:
+                stamp = f"{date_time[0]}{date_time[1].zfill(4)}"
+                raise BadIndexError(index_url, f"bad date/time {stamp!r}", number)
             if when != init:
                 raise_date(index_url, when, init, number)
         try:
@@ -88,6 +88,33 @@ class EcmwfIndexFormat:
         if len(entries) != len(lines):
             raise BadIndexError(index_url, f"{len(lines)} lines but {len(entries)} entries")
         return entries
+
+
+def _records(lines: list[str], index_url: str) -> list[object]:
+    """Each line's JSON value. The lines are decoded as one JSON array (one call instead of one
+    per line); only when that fails are they decoded one by one, to name the bad line."""
+    try:
+        records: list[object] = json.loads(f"[{','.join(lines)}]")
+    except json.JSONDecodeError:
+        records = []
+    if len(records) == len(lines):
+        return records
+    # A bad line, or one holding several values (`1, 2` joins into two array items).
+    for number, line in enumerate(lines, start=1):
+        try:
+            json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BadIndexError(index_url, f"not JSON ({error.msg})", number) from None
+    raise AssertionError("lines that decode one by one decode as an array")  # pragma: no cover
+
+
+def _reference_time(date: str, time: str) -> dt.datetime | None:
+    """``date`` (YYYYMMDD) and ``time`` (HHMM, leading zeros optional) in UTC; None if they do
+    not make a time."""
+    try:
+        return dt.datetime.strptime(f"{date}{time.zfill(4)}", "%Y%m%d%H%M").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 FORMAT = EcmwfIndexFormat()

@@ -36,7 +36,7 @@ from vidx_pipeline.datasets.dwd_icon_eu_catalog import PARAMETERS, PRESSURE_LEVE
 from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import icon_eu_spec
 from vidx_pipeline.index_formats.base import BadDataError
 from vidx_pipeline.ingest import IngestResult, IngestSettings, ingest_partition
-from vidx_pipeline.mirror import mirror_partition, mirrored_spec
+from vidx_pipeline.mirror import MirrorError, mirror_partition, mirrored_spec
 from vidx_pipeline.repository import (
     DatasetRepository,
     RepositorySettings,
@@ -346,6 +346,41 @@ def test_the_mirror_copies_objects_unchanged_and_the_dataset_reads_the_copies(
     assert repository.spec.source.store.url_prefix == f"file://{mirror_root}/"
     ds = read_dataset(repository, INIT)
     assert_reads_as_eccodes(ds, written, mirror_spec)
+
+
+def test_the_mirror_refuses_an_object_replaced_since_it_was_listed(
+    tmp_path: Path, served: LocalHttp
+) -> None:
+    """A poll listed every object (its HEADs are reused while an index row is unchanged); one
+    object is then replaced within the same minute with the same size, so its row is unchanged:
+    the copy's GET is not the version listed, and that object is not mirrored."""
+    spec = small_spec(served.base_url)
+    written = write_icon_archive(
+        served.root,
+        (INIT,),
+        SMALL_LEADS,
+        fields=small_fields(),
+        shape=SMALL_SHAPE,
+        published=PUBLISHED,
+    )
+    mirror_root = tmp_path / "mirror"
+    mirror_store_spec = LocalStoreSpec(root=str(mirror_root))
+    producer = open_source_store(spec.source.store)
+    assert len(list_partition(producer, expected_files(spec, INIT))) == len(written)
+    replaced = written[len(written) // 2]
+    later = (PUBLISHED + dt.timedelta(seconds=30)).timestamp()
+    os.utime(served.root / replaced.key, (later, later))
+
+    with pytest.raises(MirrorError) as refused:
+        mirror_partition(
+            spec,
+            producer,
+            open_source_store(mirror_store_spec),
+            mirrored_spec(spec, mirror_store_spec),
+            INIT,
+        )
+    assert str(refused.value).startswith(f"{served.base_url}{replaced.key}: replaced between")
+    assert not (mirror_root / f"{INIT:%Y%m%d%H}" / replaced.key).exists()
 
 
 def test_a_mirrored_spec_reads_the_mirror_under_the_cycle_prefix() -> None:

@@ -43,6 +43,12 @@ def _line(number: int, record: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _replace_line(number: int, line: str) -> str:
+    lines = TEXT.splitlines()
+    lines[number - 1] = line
+    return "\n".join(lines) + "\n"
+
+
 def _without(key: str) -> str:
     record = dict(RECORDS[2])
     del record[key]
@@ -54,12 +60,28 @@ def _without(key: str) -> str:
     [
         ("", "empty index", None),
         (TEXT.replace(TEXT.splitlines()[4], "not json at all", 1), "not JSON", 5),
+        # Two values on one line: valid JSON once the lines are joined into one array.
+        (_replace_line(6, f"{TEXT.splitlines()[5]}, {{}}"), "not JSON", 6),
+        (_replace_line(4, ""), "not JSON", 4),
+        (_replace_line(2, "[1, 2]"), "not a JSON object", 2),
         (_without("_length"), "missing keys ['_length']", 3),
         (_line(7, {**RECORDS[6], "_offset": SIZE}), "lies outside", 7),
         (_line(8, {**RECORDS[7], "_offset": RECORDS[0]["_offset"]}), "repeats line 1", 8),
         (_line(9, {**RECORDS[8], "date": "20250228"}), "disagrees", 9),
+        (_line(10, {**RECORDS[9], "time": "2500"}), "bad date/time '202503012500'", 10),
     ],
-    ids=["empty", "not-json", "missing-key", "beyond-object", "duplicate-offset", "other-date"],
+    ids=[
+        "empty",
+        "not-json",
+        "two-values",
+        "blank",
+        "array",
+        "missing-key",
+        "beyond-object",
+        "duplicate-offset",
+        "other-date",
+        "bad-time",
+    ],
 )
 def test_bad_index_names_the_object_and_line(text: str, problem: str, line: int | None) -> None:
     with pytest.raises(BadIndexError) as raised:
