@@ -131,7 +131,11 @@ def build_definitions(
     mirror of datasets that declare one to the environment's (read now: it is part of their
     repositories' configuration)."""
     storage = storage or repository_storage_from_env()
-    shared = Definitions(resources={REPOSITORY_STORAGE_KEY: storage})
+    # Every job runs its steps in the run's own process. A run is one partition range's ingest
+    # and its checks, waiting on object storage: Dagster's default multiprocess executor started
+    # a process per step, each importing the code location again (seconds each; minutes for a
+    # run on a loaded 2-core machine), for no parallelism worth having.
+    shared = Definitions(resources={REPOSITORY_STORAGE_KEY: storage}, executor=in_process_executor)
     per_dataset = []
     for spec in specs:
         if spec.source.mirror is None:

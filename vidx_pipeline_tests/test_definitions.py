@@ -178,6 +178,16 @@ def test_the_code_location_holds_every_dataset_and_the_shared_storage(no_env: No
             assert resource.storage == storage
 
 
+def test_every_job_runs_its_steps_in_the_runs_own_process(no_env: None) -> None:
+    """Backfills, checks, mirrors, maintenance, the CLI's materializations: no job starts a
+    process per step (each would import the code location again)."""
+    from vidx_pipeline.definitions import defs
+
+    executors = {job.name: job.executor_def.name for job in defs.resolve_all_job_defs()}
+    assert len(executors) > len(SPECS)
+    assert {name for name, executor in executors.items() if executor != "in_process"} == set()
+
+
 def test_a_set_variable_is_resolved_by_dagster_at_run_time(
     no_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -41,7 +41,8 @@ class EcmwfIndexFormat:
         lines = text.splitlines()
         records = _records(lines, index_url)
         seen_offsets: dict[int, int] = {}
-        seen_fields: dict[tuple[tuple[str, str], ...], int] = {}
+        seen_fields: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
+        mars_names: dict[tuple[str, ...], tuple[str, ...]] = {}
         times: dict[tuple[str, str], dt.datetime | None] = {}
         for number, record in enumerate(records, start=1):
             if not isinstance(record, dict):
@@ -63,12 +64,18 @@ class EcmwfIndexFormat:
                     index_url, f"offset {offset} repeats line {seen_offsets[offset]}", number
                 )
             seen_offsets[offset] = number
-            field = tuple(sorted((k, str(v)) for k, v in record.items() if not k.startswith("_")))
+            # The field: its MARS keys (sorted, not the `_` ones) and their values as text.
+            in_line_order = tuple(record)
+            if (names := mars_names.get(in_line_order)) is None:  # one per key order
+                names = mars_names[in_line_order] = tuple(
+                    sorted(key for key in in_line_order if not key.startswith("_"))
+                )
+            field = (names, tuple([str(record[key]) for key in names]))
             if field in seen_fields:
                 raise BadIndexError(
                     index_url,
                     f"the same field as line {seen_fields[field]} "
-                    f"({', '.join(f'{k}={v}' for k, v in field)})",
+                    f"({', '.join(f'{k}={v}' for k, v in zip(*field, strict=True))})",
                     number,
                 )
             seen_fields[field] = number

@@ -23,6 +23,7 @@ levels).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -71,8 +72,13 @@ def mars_key(param: str, levtype: str, levelist: str, member: int | None) -> str
 def member_of(keys: Mapping[str, str]) -> int | None:
     """The member a line describes (see the module docstring); ValueError if ``type`` and
     ``number`` disagree or name no forecast."""
-    kind = keys.get("type")
-    number = keys.get("number")
+    return _member(keys.get("type"), keys.get("number"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _member(kind: str | None, number: str | None) -> int | None:
+    """:func:`member_of` of a line's ``type`` and ``number`` (an object repeats each pair once
+    per field: computed once; errors are not cached)."""
     match kind:
         case "cf":
             if number not in (None, "0"):
@@ -94,9 +100,15 @@ def check_step(keys: Mapping[str, str], lead_hours: int) -> None:
     """The line's ``step`` (``"6"``, or ``"0-6"`` for a window) ends at the lead of the object's
     path."""
     step = keys.get("step")
-    end = step.rpartition("-")[2] if step is not None else None
-    if end is None or not end.isdigit() or int(end) != lead_hours:
+    if _step_end(step) != lead_hours:
         raise ValueError(f"step={step!r}, but the object's path is step {lead_hours}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _step_end(step: str | None) -> int | None:
+    """The hour a ``step`` ends at; None if it names none."""
+    end = step.rpartition("-")[2] if step is not None else None
+    return int(end) if end is not None and end.isdigit() else None
 
 
 def expected_keys(spec: DatasetSpec, file: ExpectedFile) -> dict[str, list[Placement]]:

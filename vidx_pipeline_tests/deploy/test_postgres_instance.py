@@ -249,8 +249,7 @@ def test_a_backfill_run_over_a_partition_range(
         )
         assert completed.returncode == 0, completed.stderr[-3000:]
         (run,) = _runs(instance, job)
-        # A liveness bound, not a speed target: the multiprocess executor starts one
-        # subprocess per step, which took minutes on a loaded 2-core CI machine.
+        # A liveness bound, not a speed target: a loaded 2-core CI machine is slow.
         done = daemon.wait_for(
             "backfill run's end", lambda: _finished(instance, run.run_id), timeout=1200
         )
