@@ -64,7 +64,7 @@ from typing import Literal, get_args
 from obstore.store import S3Store
 
 import vidx_offline
-from bench.archive import CACHE_DIR, ENCODER_SOURCES, TINY_GRID
+from bench.archive import CACHE_DIR, ENCODER_SOURCES, TINY_GRID, tiny_grid
 from bench.ingest import _put_all, _raw_get, _repository_bytes
 from vidx_offline.ecmwf_archive import (
     EcmwfArchiveConfig,
@@ -94,7 +94,6 @@ from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import (
     DatasetSpec,
     HttpStoreSpec,
-    LambertConformalGrid,
     LeadTimeSchedule,
     LeadTimeSegment,
     LocalStoreSpec,
@@ -149,31 +148,14 @@ def tiny_spec(dataset: Dataset, leads: int | None = None) -> DatasetSpec:
     base = get_dataset(DATASET_IDS[dataset])
     nlat, nlon = TINY_GRID
     match dataset:
-        case "hrrr":
-            assert isinstance(base.grid, LambertConformalGrid)
-            grid: RegularLatLonGrid | LambertConformalGrid = base.grid.model_copy(
-                update={"ny": nlat, "nx": nlon}
-            )
+        case "hrrr" | "gefs":
+            grid = tiny_grid(base.grid)
         case "icon":
             assert isinstance(base.grid, RegularLatLonGrid)
             grid = base.grid.model_copy(update={"nlat": nlat, "nlon": nlon})
-        case "gefs":
-            grid = RegularLatLonGrid(
-                nlat=nlat,
-                nlon=nlon,
-                lat_first=90,
-                lat_last=-90,
-                lon_first=0,
-                lon_last=360 - 360 / nlon,
-            )
-        case "ifs":
-            grid = RegularLatLonGrid(
-                nlat=nlat,
-                nlon=nlon,
-                lat_first=90,
-                lat_last=-90,
-                lon_first=-180,
-                lon_last=180 - 360 / nlon,
+        case "ifs":  # ECMWF's longitudes run from 180°W
+            grid = tiny_grid(base.grid).model_copy(
+                update={"lon_first": -180, "lon_last": 180 - 360 / nlon}
             )
     return first_leads(base.model_copy(update={"grid": grid}), leads)
 
