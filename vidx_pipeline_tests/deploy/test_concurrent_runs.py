@@ -6,7 +6,6 @@ the SQLite tables and some fail, as reported; that race is not reproduced here.)
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -30,7 +29,6 @@ from vidx_pipeline_tests.deploy.instance_setup import (
 from vidx_pipeline_tests.deploy.location import SOURCE_BUCKET_ENV_VAR
 
 PROCESSES = 8
-IN_PROCESS: dict[str, object] = {"execution": {"config": {"in_process": {}}}}
 SPEC = small_gfs_spec()
 INITS = [dt.datetime(2025, 11, 10, tzinfo=dt.UTC) + dt.timedelta(hours=6 * i) for i in range(8)]
 
@@ -65,8 +63,6 @@ def test_concurrent_materializations_on_a_new_instance_after_the_set_up_step(
                         dagster_cli(),
                         *("asset", "materialize", "-m", LOCATION_MODULE),
                         *("--select", asset_name(SPEC), "--partition", partition),
-                        # One process per run (steps in process): 8 runs, not 8 x 6 processes.
-                        *("--config-json", json.dumps(IN_PROCESS)),
                     ],
                     env=env,
                     cwd=tmp_path,
