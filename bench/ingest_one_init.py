@@ -54,7 +54,6 @@ import hashlib
 import json
 import multiprocessing
 import pickle
-import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -65,7 +64,7 @@ from obstore.store import S3Store
 
 import vidx_offline
 from bench.archive import CACHE_DIR, ENCODER_SOURCES, TINY_GRID, tiny_grid
-from bench.ingest import _put_all, _raw_get, _repository_bytes
+from bench.ingest import _put_all, _raw_get, _repository_bytes, _rss_mb
 from vidx_offline.ecmwf_archive import (
     EcmwfArchiveConfig,
     EcmwfFile,
@@ -315,11 +314,6 @@ def _check(result: IngestResult, files: int, refs: int) -> None:
         raise SystemExit(f"incomplete ingest: {result}")
 
 
-def _peak_rss_mb() -> int:
-    """This process's peak RSS so far (``ru_maxrss``), MB."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-
-
 def run_s3(
     dataset: Dataset, spec: DatasetSpec, publish: Callable[[S3Store], tuple[int, int]]
 ) -> dict[str, object]:
@@ -371,7 +365,7 @@ def run_s3(
         "ratio_to_raw_get": round(ratio, 3),
         "ratio_to_raw_get_with_probe": round(files_per_second / (files / with_probes), 3),
         "bytes_per_ref": round(on_disk / messages, 2),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": round(_rss_mb()),
     }
     full = len(spec.lead_hours) == len(get_dataset(spec.dataset_id).lead_hours)
     figures["targets_met"] = {
@@ -443,7 +437,7 @@ def run_icon(spec: DatasetSpec, templates: list[IconTemplate]) -> dict[str, obje
         "raw_get_mb_per_second": round(raw_mb_per_second, 3),
         "ratio_to_raw_get": round(ratio, 3),
         "bytes_per_ref": round(on_disk / result.refs_written, 2),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": round(_rss_mb()),
         "targets_met": {"ratio_to_raw_get": ratio >= TARGET_RATIO_TO_RAW_GET},
     }
 

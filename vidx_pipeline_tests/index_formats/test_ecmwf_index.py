@@ -37,16 +37,14 @@ def test_the_real_index_parses_to_its_own_offsets_and_lengths() -> None:
     assert {e.keys["levtype"] for e in entries} == {r["levtype"] for r in RECORDS}
 
 
-def _line(number: int, record: dict[str, object]) -> str:
-    lines = TEXT.splitlines()
-    lines[number - 1] = json.dumps(record)
-    return "\n".join(lines) + "\n"
-
-
 def _replace_line(number: int, line: str) -> str:
     lines = TEXT.splitlines()
     lines[number - 1] = line
     return "\n".join(lines) + "\n"
+
+
+def _line(number: int, record: dict[str, object]) -> str:
+    return _replace_line(number, json.dumps(record))
 
 
 def _without(key: str) -> str:
