@@ -12,7 +12,7 @@ API in the producer's bucket and layout, and ingested by one backfill ``ingest_p
 7 pressure-level ones on 20 levels), one bz2-compressed message per object (18,321 refs), in
 DWD's tree behind the loopback HTTP server (nginx-style directory index pages). Its pipeline
 path is the mirror asset's :func:`~vidx_pipeline.mirror.mirror_partition` (the directory
-pages and a HEAD of every object, then every object copied into a local mirror) then
+pages, then every object copied into a local mirror with one GET each) then
 ``ingest_partition`` of the mirrored spec (list, GET + header of every object, one commit per
 ``max_files_per_commit`` files), timed together, in MB/s of the objects' bytes.
 

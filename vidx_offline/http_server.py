@@ -11,7 +11,9 @@ same headers. A directory's URL with a trailing slash answers an nginx-style aut
 Connections are accepted with nginx's listen backlog (:data:`LISTEN_BACKLOG`), not
 ``socketserver``'s 5: every request is a connection of its own (HTTP/1.0), and a client with
 dozens of requests in flight would otherwise wait out SYN retransmissions (a second each).
-Python's ``http.server`` does the socket work; only the pages and ranges are written here.
+Every request is recorded in :attr:`LocalHttp.requests` as ``(method, path)`` (a test counts
+what a client asks). Python's ``http.server`` does the socket work; only the pages and ranges
+are written here.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 from urllib.parse import quote, unquote, urlsplit
 
 NGINX_NAME_WIDTH = 50
@@ -41,6 +44,8 @@ class LocalHttp:
 
     base_url: str
     root: Path
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    """``(method, path)`` of every request served so far, in arrival order."""
 
 
 def autoindex_page(directory: Path, url_path: str) -> str:
@@ -81,6 +86,7 @@ class _Handler(SimpleHTTPRequestHandler):
         self._serve(body=False)
 
     def _serve(self, *, body: bool) -> None:
+        cast("_Server", self.server).requests.append((self.command, self.path))
         path = self._target()
         url_path = unquote(urlsplit(self.path).path)
         if path.is_dir():
@@ -132,6 +138,7 @@ class _Handler(SimpleHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
+    requests: list[tuple[str, str]]
 
 
 @contextmanager
@@ -140,11 +147,12 @@ def running_http_server(root: Path) -> Iterator[LocalHttp]:
     root.mkdir(parents=True, exist_ok=True)
     server = _Server(("127.0.0.1", 0), partial(_Handler, directory=os.fspath(root)))
     server.daemon_threads = True
+    server.requests = []
     thread = threading.Thread(target=server.serve_forever, name="loopback-http", daemon=True)
     thread.start()
     try:
         host, port = server.server_address[:2]
-        yield LocalHttp(base_url=f"http://{host!s}:{port}/", root=root)
+        yield LocalHttp(base_url=f"http://{host!s}:{port}/", root=root, requests=server.requests)
     finally:
         server.shutdown()
         server.server_close()

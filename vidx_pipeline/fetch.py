@@ -227,7 +227,7 @@ def read_index(
     index_text: str,
     *,
     first_message_length: int | None = None,
-) -> list[IndexEntry]:
+) -> Sequence[IndexEntry]:
     """Parse and validate one fetched index through its format module.
     ``first_message_length``: the data object's first message's own length (its header's),
     which the index's entry at offset 0 must give too (an index of another version of the
@@ -242,7 +242,7 @@ def read_index(
     )
     if first_message_length is not None:
         check_first_message(entries, first_message_length, index_url=index_url, data_url=data_url)
-    return list(entries)
+    return entries
 
 
 def place_read(

@@ -43,6 +43,7 @@ from obstore.store import ObjectStore
 from pydantic import Field
 
 from vidx_pipeline.fetch import fetch_refs
+from vidx_pipeline.heap import release_free_memory
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.placement import FileRefs, MissingField
 from vidx_pipeline.progress import (
@@ -307,6 +308,8 @@ class IngestRun:
             except icechunk.ConflictError:
                 log.info("%s: commit lost a race (attempt %d), redoing", message, attempt)
                 continue
+            finally:
+                release_free_memory()  # the commit's buffers, else resident for the process's life
             seconds = time.perf_counter() - started
             for state in batch:
                 result = state.result

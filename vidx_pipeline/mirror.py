@@ -11,9 +11,24 @@ Contract of :func:`mirror_partition`: list the partition's expected objects at t
 in the mirror; copy each object listed at the producer and absent from the mirror, or present
 there with another size, byte for byte (still compressed: the codec chain undoes it at read
 time); refuse (raise :class:`MirrorError` naming the object) an object whose GET is not the
-version listed (size or last-modified changed in between): nothing is written for it. An object
-already mirrored with the same size is not copied again (a producer replacing a file with one of
-the same size is not detected: mirror keys carry the cycle, and DWD writes a cycle's file once).
+version listed (size or last-modified changed in between, or deleted): nothing is written for it.
+An object already mirrored with the size listed (as the page prints it, for an HTTP producer) is
+not copied again (a producer replacing a file with one of the same listed size is not detected:
+mirror keys carry the cycle, and DWD writes a cycle's file once; copying it again would change
+the mirror's last-modified, which its refs record, so only a size that disagrees is copied over,
+and the source_integrity check then flags the refs of the copy replaced).
+
+An HTTP producer is listed from its directory pages alone (:func:`~vidx_pipeline.http_listing.
+list_http_rows`: one request per directory, none per object), so each object costs one request,
+its GET: the version listed is the page row (time to the minute, size exact or rounded as the
+server prints it) unless this process already read the exact version behind that same row, and
+the GET's own ``Content-Length`` and ``Last-Modified`` must be a version the row describes (the
+exact one when known). The bytes copied are that one response's, so the mirror holds one whole
+version; the refs' last-modified checksums are the mirror's own (its listing), never the
+producer's. The GET's exact size and last-modified are then remembered as the row's exact version
+(a later listing of the producer in this process needs no HEAD for it); a refusal forgets the
+exact version it was held to. Other producers' listings are exact already.
+
 Up to :data:`MAX_PARALLEL_COPIES` objects are copied at once; the first refusal stops the copies
 not yet started and is raised (the objects copied before it stay: each is a whole object).
 """
@@ -21,16 +36,18 @@ not yet started and is raised (the objects copied before it stay: each is a whol
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import obstore
-from obstore.store import ObjectStore
+from obstore.exceptions import NotFoundError
+from obstore.store import HTTPStore, ObjectStore
 
+from vidx_pipeline.http_listing import ListedRow, forget_version, list_http_rows, remember_version
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.source_files import ExpectedFile, expected_files, list_partition
-from vidx_pipeline.spec import DatasetSpec, HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
+from vidx_pipeline.spec import DatasetSpec, StoreSpec
 
 MAX_PARALLEL_COPIES = 16
 """Objects copied at once: a DWD cycle is thousands of objects of a few hundred kB each, and
@@ -55,9 +72,7 @@ class MirrorResult:
     bytes_copied: int = 0
 
 
-def mirrored_spec(
-    spec: DatasetSpec, mirror_store: ObjectStoreSpec | HttpStoreSpec | LocalStoreSpec
-) -> DatasetSpec:
+def mirrored_spec(spec: DatasetSpec, mirror_store: StoreSpec) -> DatasetSpec:
     """``spec`` reading from its mirror: store ``mirror_store``, keys under the mirror's key
     prefix, no mirror of its own. ``spec`` must declare a mirror."""
     mirror = spec.source.mirror
@@ -88,22 +103,22 @@ def mirror_partition(
     files = expected_files(spec, partition_time)
     mirrored_files = expected_files(mirror_spec, partition_time)
     result = MirrorResult(partition_time, files_expected=len(files))
-    at_producer = list_partition(producer, files)
+    at_producer = _list_producer(producer, files)
     in_mirror = list_partition(mirror, mirrored_files)
-    to_copy: list[tuple[SourceObject, str]] = []
+    to_copy: list[tuple[_Listed, str]] = []
     for key, mirror_key in _key_pairs(files, mirrored_files):
         listed = at_producer.get(key)
         if listed is None:
             continue
         result.files_published += 1
         copy = in_mirror.get(mirror_key)
-        if copy is not None and copy.size == listed.size:
+        if copy is not None and listed.size_agrees(copy.size):
             result.already_mirrored += 1
             continue
         to_copy.append((listed, mirror_key))
     url_prefix = spec.source.store.url_prefix
 
-    def copy_one(item: tuple[SourceObject, str]) -> int:
+    def copy_one(item: tuple[_Listed, str]) -> int:
         listed, mirror_key = item
         data = _get_as_listed(producer, listed, url_prefix + listed.key)
         obstore.put(mirror, mirror_key, data)
@@ -119,6 +134,41 @@ def mirror_partition(
     return result
 
 
+@dataclass(frozen=True)
+class _ExactListing:
+    """An object as an object store's listing describes it: exactly."""
+
+    version: SourceObject
+
+    @property
+    def key(self) -> str:
+        return self.version.key
+
+    def describes(self, size: int, last_modified: dt.datetime) -> bool:
+        return size == self.version.size and last_modified == self.version.last_modified
+
+    def size_agrees(self, size: int) -> bool:
+        return size == self.version.size
+
+    def description(self) -> str:
+        return f"{self.version.size} bytes modified {self.version.last_modified:%Y-%m-%dT%H:%M:%S}"
+
+
+_Listed = _ExactListing | ListedRow
+
+
+def _list_producer(store: ObjectStore, files: Sequence[ExpectedFile]) -> Mapping[str, _Listed]:
+    """The partition's objects at the producer: an HTTP server's page rows (no request per
+    object), or an object store's exact listing (as :func:`list_partition` chooses)."""
+    match store:
+        case HTTPStore():
+            keys = [f.data_key for f in files] + [f.index_key for f in files if f.index_key]
+            return list_http_rows(store, keys)
+        case _:
+            listing = list_partition(store, files)
+            return {key: _ExactListing(listed) for key, listed in listing.items()}
+
+
 def _key_pairs(
     files: Sequence[ExpectedFile], mirrored: Sequence[ExpectedFile]
 ) -> list[tuple[str, str]]:
@@ -130,14 +180,25 @@ def _key_pairs(
     return pairs
 
 
-def _get_as_listed(store: ObjectStore, listed: SourceObject, url: str) -> bytes:
-    response = obstore.get(store, listed.key)
+def _get_as_listed(store: ObjectStore, listed: _Listed, url: str) -> bytes:
+    """The object's bytes from one GET, refused unless its headers are the version listed."""
+    try:
+        response = obstore.get(store, listed.key)
+    except (NotFoundError, FileNotFoundError):  # obstore raises the builtin
+        raise MirrorError(url, "listed, then not found: deleted between listing and read") from None
     meta = response.meta
-    if meta["size"] != listed.size or meta["last_modified"] != listed.last_modified:
+    size, last_modified = int(meta["size"]), meta["last_modified"]
+    if not listed.describes(size, last_modified):
+        if isinstance(listed, ListedRow):
+            forget_version(listed)
         raise MirrorError(
             url,
-            f"replaced between listing and read: listed {listed.size} bytes modified "
-            f"{listed.last_modified:%Y-%m-%dT%H:%M:%S}, read {meta['size']} bytes modified "
-            f"{meta['last_modified']:%Y-%m-%dT%H:%M:%S}",
+            f"replaced between listing and read: listed {listed.description()}, read {size} "
+            f"bytes modified {last_modified:%Y-%m-%dT%H:%M:%S}",
         )
-    return bytes(response.bytes())
+    data = bytes(response.bytes())
+    if len(data) != size:
+        raise MirrorError(url, f"read {len(data)} bytes, its headers say {size}")
+    if isinstance(listed, ListedRow):
+        remember_version(listed, SourceObject(listed.key, size, last_modified, meta.get("e_tag")))
+    return data

@@ -10,7 +10,10 @@ Everything else happens here, the same way for every provider:
   chunk is filled twice, and every chunk the spec expects of the file has a place. A per-member
   file's table is built for the first member and moved to the others (the provider's contract:
   members' files differ only in their member label), so GEFS's 31 members cost one table, not
-  31.
+  31. A provider whose keys never name the lead (``lead_free_keys = True``: ECMWF's MARS keys)
+  has its table built once per file kind, member and set of levels the spec expects (or that
+  the producer writes) at a lead, and moved to every other lead with the same levels: an ENS
+  init's 85 steps cost two tables (step 0 lacks the windowed fields), not 85.
 - :func:`place_entries` walks the entries once (a dict lookup each) into columnar
   :class:`FileRefs`; a key the table lacks, or one occurring more often than it has places, is
   new producer output (``unplaced``); a key the table holds with no place is a message the
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +32,7 @@ from vidx_pipeline.index_formats.base import BadIndexError, IndexEntry, SourceOb
 from vidx_pipeline.provider import Provider, Refused
 from vidx_pipeline.refs import ChunkLocator, LabelError, Slot, VirtualRef, file_key
 from vidx_pipeline.source_files import ExpectedFile
+from vidx_pipeline.spec import LEAD_TIME
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,12 @@ class PlacementTable:
 
     @property
     def expected_count(self) -> int:
-        return sum(len(slots) for slots in self.by_key.values()) - len(self.optional)
+        return self.place_count - len(self.optional)
+
+    @functools.cached_property
+    def place_count(self) -> int:
+        """Every place of the table, expected or optional."""
+        return sum(map(len, self.by_key.values()))
 
 
 def build_table(provider: Provider, locator: ChunkLocator, file: ExpectedFile) -> PlacementTable:
@@ -78,32 +88,58 @@ def build_table(provider: Provider, locator: ChunkLocator, file: ExpectedFile) -
 
 
 def table_for(provider: Provider, locator: ChunkLocator, file: ExpectedFile) -> PlacementTable:
-    """:func:`build_table`, memoized in ``locator`` per (kind, lead); for a per-member file, the
-    first member's table moved to the file's member."""
+    """:func:`build_table`, memoized in ``locator.tables`` per (kind, lead); for a per-member
+    file, the first member's table moved to the file's member. For a provider with
+    ``lead_free_keys``, memoized per (kind, member, levels at the lead) instead and moved to the
+    file's lead (see the module docstring). A moved table is not kept: used for one file and
+    dropped."""
     first = locator.first_member
     base = file if file.member in (None, first) else dataclasses.replace(file, member=first)
-    key = file_key(base)
-    table = locator.tables.get(key)
-    if table is None:
-        table = locator.tables[key] = build_table(provider, locator, base)
+    if provider.lead_free_keys and locator.spec.lead_times is not None:
+        table = _table_at_lead(provider, locator, base)
+    elif (memoized := locator.tables.get(file_key(base))) is not None:
+        table = memoized
+    else:
+        table = locator.tables[file_key(base)] = build_table(provider, locator, base)
     if base is file or file.member is None:
         return table
-    return _moved_to_member(table, file.member)
+    return _moved(table, locator.member_position, locator.member_index(file.member))
 
 
-def _moved_to_member(table: PlacementTable, member: int) -> PlacementTable:
-    """``table`` with every chunk's member index set to ``member``'s (not interned: used for
-    one file and dropped)."""
-    locator = table.locator
-    position = locator.member_position
-    index = locator.member_index(member)
+def _table_at_lead(provider: Provider, locator: ChunkLocator, file: ExpectedFile) -> PlacementTable:
+    """The table of a file of the same kind and member at a lead where every variable has the
+    same levels (expected and written: all that the provider's messages and the spec's expected
+    chunks depend on besides the lead label, when keys never name the lead), moved to
+    ``file``'s lead; built for ``file`` if there is none yet."""
+    spec = locator.spec
+    kind, lead = file.kind.name, file.lead_hours
+    if lead not in (hours := spec.lead_hours):
+        return build_table(provider, locator, file)  # which refuses it, naming the labels
+    levels = tuple(
+        (
+            spec.expected_levels_in(variable, kind, lead),
+            spec.expected_levels_in(variable, kind, lead, written=True),
+        )
+        for variable in spec.variables_in(kind)
+    )
+    memo_key = (kind, file.member, levels)
+    table = locator.tables.get(memo_key)
+    if table is None:
+        table = locator.tables[memo_key] = build_table(provider, locator, file)
+        return table
+    return _moved(table, spec.non_grid_dims[1:].index(LEAD_TIME), hours.index(lead))
+
+
+def _moved(table: PlacementTable, position: int, index: int) -> PlacementTable:
+    """``table`` with every chunk's index on the dimension at ``position`` (the lead's or the
+    member's: every variable's first dims) set to ``index``."""
 
     def move(slot: Slot) -> Slot:
         variable, at = slot
         return (variable, (*at[:position], index, *at[position + 1 :]))
 
     by_key = {key: tuple(map(move, slots)) for key, slots in table.by_key.items()}
-    return PlacementTable(locator, by_key, frozenset(map(move, table.optional)))
+    return PlacementTable(table.locator, by_key, frozenset(map(move, table.optional)))
 
 
 @dataclass(frozen=True)
@@ -186,7 +222,7 @@ def place_entries(
         lengths.append(entry.length)  # type: ignore[arg-type]  # formats guarantee a length
     missing = [
         MissingField(table.locator.describe(slot), index_url)
-        for key, candidates in by_key.items()
+        for key, candidates in (by_key.items() if len(slots) < table.place_count else ())
         for slot in candidates[taken.get(key, 0) :]
         if slot not in table.optional
     ]

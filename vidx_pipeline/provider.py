@@ -31,7 +31,14 @@ class Refused:
 
 
 class Provider(Protocol):
+    """What the core asks of a producer's module (see the module docstring)."""
+
     name: str
+    lead_free_keys: bool
+    """True if the provider's keys never name the lead: its messages of a file then differ
+    between leads only in their lead label and in the levels the spec expects or the producer
+    writes there, and the core moves one lead's table to the others
+    (:mod:`vidx_pipeline.placement`)."""
 
     def check_spec(self, spec: DatasetSpec) -> None:
         """Raise ValueError if a variable's ``match`` is not this provider's kind."""

@@ -11,7 +11,7 @@ unexpected refs are judged in the core, the same way for every provider.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,8 +83,9 @@ class ChunkLocator:
         }
         self._values = {dim: list(axis) for dim, axis in self._axes.items()}
         self._indices: dict[tuple[int, ...], tuple[int, ...]] = {}  # one object per index
-        self.tables: dict[FileKey, PlacementTable] = {}
-        """Placement tables per file key, memoized by :mod:`vidx_pipeline.placement`."""
+        self.tables: dict[Hashable, PlacementTable] = {}
+        """Placement tables memoized by :mod:`vidx_pipeline.placement`: per file key, or per
+        (kind, member, levels at the lead) for a provider whose keys never name the lead."""
         non_grid = spec.non_grid_dims[1:]
         self.member_position = (
             non_grid.index(ENSEMBLE_MEMBER) if ENSEMBLE_MEMBER in non_grid else -1

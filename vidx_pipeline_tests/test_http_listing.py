@@ -1,7 +1,9 @@
 """Listing an HTTP file server: nginx and Apache autoindex pages are parsed from their hrefs
 (never nginx's truncated link text), a page whose rows lose their times is refused naming it,
-and a partition listed over a real loopback server holds exactly its own listed keys with the
-size and last-modified (to the second) the server sends for each object."""
+a partition listed over a real loopback server holds exactly its own listed keys with the
+size and last-modified (to the second) the server sends for each object, and a page row
+describes exactly the versions the server would print so (its UTC minute; its size in bytes or
+as Apache and nginx round it)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from obstore.store import HTTPStore
 
 from vidx_offline.http_server import running_http_server
 from vidx_pipeline.autoindex import AutoindexError, parse_autoindex
-from vidx_pipeline.http_listing import list_http_partition
+from vidx_pipeline.http_listing import list_http_partition, row_describes, size_agrees
 
 LONG = "icon-eu_europe_regular-lat-lon_single-level_2026113006_000_T_2M.grib2.bz2"
 NGINX_PAGE = f"""<html>
@@ -86,3 +88,28 @@ def test_a_partition_lists_its_own_keys_with_the_servers_metadata(tmp_path: Path
         assert relisted["a/c/three.grib2.bz2"].last_modified == dt.datetime.fromtimestamp(
             later, dt.UTC
         )
+
+
+def test_a_row_describes_the_sizes_and_minute_the_server_would_print() -> None:
+    minute = dt.datetime(2026, 11, 30, 8, 41, tzinfo=dt.UTC)
+    apache = {r.name: r for r in parse_autoindex(APACHE_PAGE, url="http://host/grib/")}
+    nginx = {r.name: r for r in parse_autoindex(NGINX_PAGE, url="https://opendata.dwd.de/x/")}
+    at = minute + dt.timedelta(seconds=59)
+    assert row_describes(nginx[LONG], 1441664, at)
+    assert not row_describes(nginx[LONG], 1441665, at)  # nginx prints bytes: exact
+    assert not row_describes(nginx[LONG], 1441664, minute + dt.timedelta(seconds=60))
+    assert not row_describes(nginx[LONG], 1441664, minute - dt.timedelta(microseconds=1))
+    assert row_describes(nginx[LONG], 1441664, at.astimezone(dt.timezone(dt.timedelta(hours=1))))
+    # Apache's "1.4M" is any size APR prints so: 1383 KiB to 1484 KiB and 1023 bytes.
+    assert row_describes(apache[LONG], 1441664, at)
+    assert row_describes(apache[LONG], 1383 << 10, at)
+    assert row_describes(apache[LONG], (1485 << 10) - 1, at)
+    assert not row_describes(apache[LONG], (1383 << 10) - 1, at)
+    assert not row_describes(apache[LONG], 1485 << 10, at)
+    assert row_describes(apache["small.idx"], 530, minute + dt.timedelta(minutes=1))
+    assert not row_describes(apache["small.idx"], 531, minute + dt.timedelta(minutes=1))
+    # Apache's "12K" and nginx's rounded sizes (autoindex_exact_size off).
+    assert size_agrees(12 << 10, 12 * 1024 + 511)
+    assert not size_agrees(12 << 10, 12 * 1024 + 512)
+    assert size_agrees(3 << 20, 3 * 1024 * 1024 + 10_000)  # nginx "3M" (APR: "3.0M")
+    assert size_agrees(None, 123)

@@ -14,6 +14,7 @@ import xarray as xr
 from vidx_offline.gfs_archive import GFS_BUCKET, GfsFile
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3
+from vidx_pipeline import ingest as vidx_ingest
 from vidx_pipeline.fetch import MAX_INDEX_BYTES, fetch_refs
 from vidx_pipeline.index_formats.base import BadDataError, BadIndexError, BadSourceError
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
@@ -460,3 +461,17 @@ def test_an_oversized_index_is_refused_unread(
     with pytest.raises(BadIndexError, match=r"f000\.idx: \d+ bytes, more than .* refused unread"):
         _ingest(repo, local_s3, init)
     assert _snapshots(repo) == before
+
+
+def test_every_commit_gives_its_freed_memory_back(
+    tmp_path, local_s3: LocalS3, publish: PublishFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running writer would otherwise keep each commit's freed buffers resident
+    (:mod:`vidx_pipeline.heap`)."""
+    releases: list[None] = []
+    monkeypatch.setattr(vidx_ingest, "release_free_memory", lambda: releases.append(None))
+    init = dt.datetime(2025, 8, 1, 0, tzinfo=dt.UTC)
+    publish(init, SPEC.lead_hours, fields=spec_fields(SPEC, [("TMP", "surface")]))
+    result = _ingest(_repo(tmp_path, local_s3), local_s3, init, max_files_per_commit=2)
+    assert result.commits > 1
+    assert len(releases) == result.commits

@@ -11,7 +11,7 @@ import pytest
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.index_formats import get_format
 from vidx_pipeline.index_formats.base import BadIndexError, IndexEntry, SourceObject
-from vidx_pipeline.placement import build_table, place_entries
+from vidx_pipeline.placement import build_table, place_entries, table_for
 from vidx_pipeline.provider import Placement, Refused
 from vidx_pipeline.providers import get_provider
 from vidx_pipeline.refs import ChunkLocator
@@ -28,6 +28,7 @@ class _Edited:
     """The NOAA provider with its table for a file edited, as a buggy provider would give it."""
 
     name = "edited"
+    lead_free_keys = False
 
     def __init__(self, edit: dict[str, list[Placement] | None]) -> None:
         self.edit = edit
@@ -114,3 +115,23 @@ def test_one_pass_places_reports_extra_and_missing_and_names_a_bad_line() -> Non
         place_entries(
             _Edited({}), table, F007, bad, data=DATA, data_url="d", index_url="i", checksum=INIT
         )
+
+
+def test_a_lead_free_providers_table_is_another_leads_moved_to_it() -> None:
+    """ECMWF's keys never name the step: one table per set of levels, moved to each lead, must
+    be what the provider would have said at that lead itself (step 0 lacks the windowed
+    fields, so it has a table of its own)."""
+    spec = get_dataset("ecmwf-ifs-ens-forecast-15-day")
+    provider = get_provider(spec.provider)
+    assert provider.lead_free_keys
+    locator = ChunkLocator(spec)
+    files = expected_files(spec, INIT)
+    for file in [*files[:3], *files[40:42], files[-1]]:
+        moved = table_for(provider, locator, file)
+        built = build_table(provider, ChunkLocator(spec), file)
+        assert dict(moved.by_key) == dict(built.by_key), file.describe()
+        assert moved.optional == built.optional
+        assert moved.expected_count == built.expected_count
+    assert dict(table_for(provider, locator, files[0]).by_key) != dict(
+        table_for(provider, locator, files[1]).by_key
+    )

@@ -85,4 +85,9 @@ NOAA_HRRR_FORECAST_48_HOUR = DatasetSpec(
         first_file_after=dt.timedelta(minutes=50),
         last_file_after=dt.timedelta(hours=2),
     ),
+    # A commit costs icechunk ~0.35 us per manifest split of every array it touches, counted
+    # over the array's whole length (~7,000 inits here), however few chunks are written; an HRRR
+    # init holds ~50 refs per array, so a day per split costs little to rewrite and cut an
+    # init's commit from 0.39 s to 0.16 s of CPU (GFS, with ~750 refs per array and init, keeps 1).
+    manifest_split_size=4,
 )

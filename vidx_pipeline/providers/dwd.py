@@ -46,6 +46,7 @@ def icon_match(variable: VariableSpec) -> IconMatch:
 
 class DwdProvider:
     name = "dwd"
+    lead_free_keys = False  # one message per file: a table per lead is already cheap
 
     def check_spec(self, spec: DatasetSpec) -> None:
         """Every variable is DWD's; every file kind holds one variable at one level, and its

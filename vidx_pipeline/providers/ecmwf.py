@@ -69,16 +69,11 @@ def mars_key(param: str, levtype: str, levelist: str, member: int | None) -> str
     return f"{param}/{levtype}/{levelist}/{who}"
 
 
-def member_of(keys: Mapping[str, str]) -> int | None:
-    """The member a line describes (see the module docstring); ValueError if ``type`` and
-    ``number`` disagree or name no forecast."""
-    return _member(keys.get("type"), keys.get("number"))
-
-
 @functools.lru_cache(maxsize=1024)
 def _member(kind: str | None, number: str | None) -> int | None:
-    """:func:`member_of` of a line's ``type`` and ``number`` (an object repeats each pair once
-    per field: computed once; errors are not cached)."""
+    """The member a line's ``type`` and ``number`` describe (see the module docstring);
+    ValueError if they disagree or name no forecast. An object repeats each pair once per
+    field: computed once; errors are not cached."""
     match kind:
         case "cf":
             if number not in (None, "0"):
@@ -109,6 +104,17 @@ def _step_end(step: str | None) -> int | None:
     """The hour a ``step`` ends at; None if it names none."""
     end = step.rpartition("-")[2] if step is not None else None
     return int(end) if end is not None and end.isdigit() else None
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _key_and_member(
+    param: str, levtype: str | None, levelist: str, kind: str | None, number: str | None
+) -> tuple[str | None, int | None]:
+    """A line's key (None without ``levtype``) and member, from its MARS keys: the same for
+    every step of an init, so each distinct line is keyed once (an ENS init has ~4,100
+    distinct ones, repeated in each of its 85 steps)."""
+    member = _member(kind, number)
+    return (None if levtype is None else mars_key(param, levtype, levelist, member)), member
 
 
 def expected_keys(spec: DatasetSpec, file: ExpectedFile) -> dict[str, list[Placement]]:
@@ -143,6 +149,9 @@ def _source_labels(spec: DatasetSpec, variable: VariableSpec) -> dict[Label, str
 
 class EcmwfProvider:
     name = "ecmwf"
+    lead_free_keys = True
+    """A key never names the step (each line's is checked against the path instead): the core
+    may move one lead's table to another lead with the same levels."""
 
     def check_spec(self, spec: DatasetSpec) -> None:
         for variable in spec.variables:
@@ -162,13 +171,18 @@ class EcmwfProvider:
     def message_key(self, entry: IndexEntry, file: ExpectedFile) -> str | Refused:
         keys = entry.keys
         check_step(keys, file.lead_hours)
-        member = member_of(keys)
+        key, member = _key_and_member(
+            entry.var,
+            keys.get("levtype"),
+            keys.get("levelist", ""),
+            keys.get("type"),
+            keys.get("number"),
+        )
         if file.member is not None and member != file.member:
             raise ValueError(f"member {member}, but the object's path is member {file.member}")
-        levtype = keys.get("levtype")
-        if levtype is None:
+        if key is None:
             raise ValueError("no levtype")
-        return mars_key(entry.var, levtype, keys.get("levelist", ""), member)
+        return key
 
     def message_problems(
         self,

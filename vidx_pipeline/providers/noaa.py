@@ -138,6 +138,7 @@ def expected_texts(
 
 class NoaaProvider:
     name = "noaa"
+    lead_free_keys = False  # a key holds the inventory's forecast time ("6 hour fcst")
 
     def check_spec(self, spec: DatasetSpec) -> None:
         for variable in spec.variables:

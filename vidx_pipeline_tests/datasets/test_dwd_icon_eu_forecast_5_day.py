@@ -353,7 +353,8 @@ def test_the_mirror_refuses_an_object_replaced_since_it_was_listed(
 ) -> None:
     """A poll listed every object (its HEADs are reused while an index row is unchanged); one
     object is then replaced within the same minute with the same size, so its row is unchanged:
-    the copy's GET is not the version listed, and that object is not mirrored."""
+    the copy's GET is not the version listed, and that object is not mirrored. The refusal
+    forgets the stale version: the next run copies the version served now."""
     spec = small_spec(served.base_url)
     written = write_icon_archive(
         served.root,
@@ -370,17 +371,109 @@ def test_the_mirror_refuses_an_object_replaced_since_it_was_listed(
     replaced = written[len(written) // 2]
     later = (PUBLISHED + dt.timedelta(seconds=30)).timestamp()
     os.utime(served.root / replaced.key, (later, later))
+    mirror = open_source_store(mirror_store_spec)
+    mirror_spec = mirrored_spec(spec, mirror_store_spec)
 
+    with pytest.raises(MirrorError) as refused:
+        mirror_partition(spec, producer, mirror, mirror_spec, INIT)
+    assert str(refused.value).startswith(f"{served.base_url}{replaced.key}: replaced between")
+    assert not (mirror_root / f"{INIT:%Y%m%d%H}" / replaced.key).exists()
+
+    again = mirror_partition(spec, producer, mirror, mirror_spec, INIT)
+    assert again.files_published == len(written)
+    assert (mirror_root / f"{INIT:%Y%m%d%H}" / replaced.key).exists()
+
+
+@pytest.mark.parametrize(
+    ("size_change", "seconds_later"),
+    [(1, 0), (0, 60)],
+    ids=["another-size-same-minute", "same-size-next-minute"],
+)
+def test_the_mirror_refuses_an_object_its_page_row_does_not_describe(
+    tmp_path: Path,
+    served: LocalHttp,
+    monkeypatch: pytest.MonkeyPatch,
+    size_change: int,
+    seconds_later: int,
+) -> None:
+    """No HEAD, no earlier poll: an object replaced after its directory page was read, so that
+    its GET's size or minute is not what the page row printed, is refused by name and not
+    mirrored."""
+    import vidx_pipeline.mirror as mirror_module
+
+    spec = small_spec(served.base_url)
+    written = write_icon_archive(
+        served.root,
+        (INIT,),
+        SMALL_LEADS,
+        fields=small_fields(),
+        shape=SMALL_SHAPE,
+        published=PUBLISHED,
+    )
+    replaced = written[len(written) // 2]
+    path = served.root / replaced.key
+    list_rows = mirror_module.list_http_rows
+
+    def list_then_replace(store, keys):
+        rows = list_rows(store, keys)
+        path.write_bytes(path.read_bytes() + b"\0" * size_change)
+        later = (PUBLISHED + dt.timedelta(seconds=seconds_later)).timestamp()
+        os.utime(path, (later, later))
+        return rows
+
+    monkeypatch.setattr(mirror_module, "list_http_rows", list_then_replace)
+    mirror_root = tmp_path / "mirror"
+    mirror_store_spec = LocalStoreSpec(root=str(mirror_root))
     with pytest.raises(MirrorError) as refused:
         mirror_partition(
             spec,
-            producer,
+            open_source_store(spec.source.store),
             open_source_store(mirror_store_spec),
             mirrored_spec(spec, mirror_store_spec),
             INIT,
         )
     assert str(refused.value).startswith(f"{served.base_url}{replaced.key}: replaced between")
     assert not (mirror_root / f"{INIT:%Y%m%d%H}" / replaced.key).exists()
+    assert not [r for r in served.requests if r[0] == "HEAD"]
+
+
+def test_the_mirror_asks_the_producer_one_get_per_object(tmp_path: Path, served: LocalHttp) -> None:
+    """One page per directory and one GET per object, no HEAD: the GET's own headers are
+    checked against the page row. The exact versions read are remembered, so a listing of the
+    producer afterwards sends no HEAD either and gives each object's exact size and time; a
+    second run sends the pages alone."""
+    spec = small_spec(served.base_url)
+    written = write_icon_archive(
+        served.root,
+        (INIT,),
+        SMALL_LEADS,
+        fields=small_fields(),
+        shape=SMALL_SHAPE,
+        published=PUBLISHED,
+    )
+    directories = {f"/{file.key.rpartition('/')[0]}/" for file in written}
+    mirror_store_spec = LocalStoreSpec(root=str(tmp_path / "mirror"))
+    producer = open_source_store(spec.source.store)
+    mirror = open_source_store(mirror_store_spec)
+    mirror_spec = mirrored_spec(spec, mirror_store_spec)
+
+    result = mirror_partition(spec, producer, mirror, mirror_spec, INIT)
+    assert len(result.copied) == len(written)
+    assert sorted(served.requests) == sorted(
+        [("GET", d) for d in directories] + [("GET", f"/{file.key}") for file in written]
+    )
+
+    served.requests.clear()
+    listed = list_partition(producer, expected_files(spec, INIT))
+    assert sorted(served.requests) == sorted(("GET", d) for d in directories)
+    for file in written:
+        assert listed[file.key].size == file.size
+        assert listed[file.key].last_modified == PUBLISHED
+
+    served.requests.clear()
+    again = mirror_partition(spec, producer, mirror, mirror_spec, INIT)
+    assert again.already_mirrored == len(written)
+    assert sorted(served.requests) == sorted(("GET", d) for d in directories)
 
 
 def test_a_mirrored_spec_reads_the_mirror_under_the_cycle_prefix() -> None:

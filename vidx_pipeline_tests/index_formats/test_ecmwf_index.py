@@ -57,12 +57,14 @@ def _without(key: str) -> str:
     ("text", "problem", "line"),
     [
         ("", "empty index", None),
-        (TEXT.replace(TEXT.splitlines()[4], "not json at all", 1), "not JSON", 5),
+        (TEXT.replace(TEXT.splitlines()[4], "not json at all", 1), "invalid json", 5),
         # Two values on one line: valid JSON once the lines are joined into one array.
-        (_replace_line(6, f"{TEXT.splitlines()[5]}, {{}}"), "not JSON", 6),
-        (_replace_line(4, ""), "not JSON", 4),
-        (_replace_line(2, "[1, 2]"), "not a JSON object", 2),
-        (_without("_length"), "missing keys ['_length']", 3),
+        (_replace_line(6, f"{TEXT.splitlines()[5]}, {{}}"), "invalid json", 6),
+        (_replace_line(4, ""), "a blank line", 4),
+        (_replace_line(2, "[1, 2]"), "invalid json", 2),
+        (_without("_length"), "missing _length", 3),
+        (_without("param"), "missing keys ['param']", 3),
+        (_line(5, {**RECORDS[4], "_length": 0}), "empty message", 5),
         (_line(7, {**RECORDS[6], "_offset": SIZE}), "lies outside", 7),
         (_line(8, {**RECORDS[7], "_offset": RECORDS[0]["_offset"]}), "repeats line 1", 8),
         (_line(9, {**RECORDS[8], "date": "20250228"}), "disagrees", 9),
@@ -74,7 +76,9 @@ def _without(key: str) -> str:
         "two-values",
         "blank",
         "array",
-        "missing-key",
+        "missing-length",
+        "missing-param",
+        "empty-message",
         "beyond-object",
         "duplicate-offset",
         "other-date",
@@ -87,3 +91,36 @@ def test_bad_index_names_the_object_and_line(text: str, problem: str, line: int 
     assert URL in str(raised.value)
     assert problem in str(raised.value)
     assert raised.value.line == line
+
+
+def test_entries_hold_the_mars_keys_as_text_and_read_like_a_sequence() -> None:
+    record = {**RECORDS[3], "levelist": 7, "_extra": 1}  # a level no other line has
+    entries = _parse(_line(4, record))
+    assert len(entries) == len(RECORDS)
+    fourth = entries[3]
+    assert (fourth.message_number, fourth.offset, fourth.length) == (
+        4,
+        RECORDS[3]["_offset"],
+        RECORDS[3]["_length"],
+    )
+    assert fourth.keys["levelist"] == "7"  # a JSON number's text, as gribberish gives it
+    assert "_extra" not in fourth.keys
+    assert "_offset" not in fourth.keys
+    assert fourth.var == RECORDS[3]["param"]
+    assert list(entries)[3] == fourth == entries[-len(RECORDS) + 3]
+    assert [e.message_number for e in entries[1:3]] == [2, 3]
+    with pytest.raises(IndexError):
+        entries[len(RECORDS)]
+
+
+def test_a_field_written_once_as_text_and_once_as_a_number_repeats() -> None:
+    twin = {**RECORDS[0], "_offset": SIZE, "date": int(RECORDS[0]["date"])}
+    with pytest.raises(BadIndexError, match="the same field as line 1") as raised:
+        _parse(TEXT + json.dumps(twin) + "\n", size=SIZE + RECORDS[0]["_length"])
+    assert raised.value.line == len(RECORDS) + 1
+
+
+def test_a_boolean_byte_range_is_refused() -> None:
+    with pytest.raises(BadIndexError, match="missing _offset") as raised:
+        _parse(_line(2, {**RECORDS[1], "_offset": True}))
+    assert raised.value.line == 2

@@ -21,7 +21,7 @@ from vidx_pipeline.index_formats import get_format
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.message_facts import read_message_facts
 from vidx_pipeline.providers import get_provider
-from vidx_pipeline.providers.ecmwf import MarsMatch, member_of
+from vidx_pipeline.providers.ecmwf import MarsMatch
 from vidx_pipeline.refs import ChunkLocator, chunk_labels
 from vidx_pipeline.source_files import ExpectedFile, expected_files
 from vidx_pipeline.spec import VariableAttrs, VariableSpec
@@ -110,10 +110,20 @@ def test_a_line_contradicting_its_file_is_refused(change: dict[str, str], proble
         PROVIDER.message_key(entry, _file(init, 3))
 
 
-def test_member_of_reads_type_and_number() -> None:
-    assert member_of({"type": "cf"}) == 0
-    assert member_of({"type": "pf", "number": "50"}) == 50
-    assert member_of({"type": "fc"}) is None
+@pytest.mark.parametrize(
+    ("change", "who"),
+    [
+        ({"type": "cf"}, "member 0"),
+        ({"type": "pf", "number": "50"}, "member 50"),
+        ({"type": "fc"}, ""),  # deterministic: no member
+    ],
+)
+def test_a_lines_member_is_read_from_type_and_number(change: dict[str, str], who: str) -> None:
+    init = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    record = {k: v for k, v in _records(ENFO_2024)[1].items() if k not in ("type", "number")}
+    (entry,) = _entries(json.dumps({**record, **change}) + "\n", init)
+    key = PROVIDER.message_key(entry, _file(init, 3))
+    assert key == f"{record['param']}/{record['levtype']}/{record.get('levelist', '')}/{who}"
 
 
 # ---- a message's own parameter and level ----
