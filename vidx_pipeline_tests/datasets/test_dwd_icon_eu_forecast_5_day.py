@@ -348,13 +348,9 @@ def test_the_mirror_copies_objects_unchanged_and_the_dataset_reads_the_copies(
     assert_reads_as_eccodes(ds, written, mirror_spec)
 
 
-def test_the_mirror_refuses_an_object_replaced_since_it_was_listed(
-    tmp_path: Path, served: LocalHttp
-) -> None:
-    """A poll listed every object (its HEADs are reused while an index row is unchanged); one
-    object is then replaced within the same minute with the same size, so its row is unchanged:
-    the copy's GET is not the version listed, and that object is not mirrored. The refusal
-    forgets the stale version: the next run copies the version served now."""
+def _published_partition(served: LocalHttp) -> tuple[DatasetSpec, list[WrittenIconFile]]:
+    """The small spec over ``served`` and its partition ``INIT``, every object published at
+    ``PUBLISHED``."""
     spec = small_spec(served.base_url)
     written = write_icon_archive(
         served.root,
@@ -364,6 +360,17 @@ def test_the_mirror_refuses_an_object_replaced_since_it_was_listed(
         shape=SMALL_SHAPE,
         published=PUBLISHED,
     )
+    return spec, written
+
+
+def test_the_mirror_refuses_an_object_replaced_since_it_was_listed(
+    tmp_path: Path, served: LocalHttp
+) -> None:
+    """A poll listed every object (its HEADs are reused while an index row is unchanged); one
+    object is then replaced within the same minute with the same size, so its row is unchanged:
+    the copy's GET is not the version listed, and that object is not mirrored. The refusal
+    forgets the stale version: the next run copies the version served now."""
+    spec, written = _published_partition(served)
     mirror_root = tmp_path / "mirror"
     mirror_store_spec = LocalStoreSpec(root=str(mirror_root))
     producer = open_source_store(spec.source.store)
@@ -401,15 +408,7 @@ def test_the_mirror_refuses_an_object_its_page_row_does_not_describe(
     mirrored."""
     import vidx_pipeline.mirror as mirror_module
 
-    spec = small_spec(served.base_url)
-    written = write_icon_archive(
-        served.root,
-        (INIT,),
-        SMALL_LEADS,
-        fields=small_fields(),
-        shape=SMALL_SHAPE,
-        published=PUBLISHED,
-    )
+    spec, written = _published_partition(served)
     replaced = written[len(written) // 2]
     path = served.root / replaced.key
     list_rows = mirror_module.list_http_rows
@@ -442,15 +441,7 @@ def test_the_mirror_asks_the_producer_one_get_per_object(tmp_path: Path, served:
     checked against the page row. The exact versions read are remembered, so a listing of the
     producer afterwards sends no HEAD either and gives each object's exact size and time; a
     second run sends the pages alone."""
-    spec = small_spec(served.base_url)
-    written = write_icon_archive(
-        served.root,
-        (INIT,),
-        SMALL_LEADS,
-        fields=small_fields(),
-        shape=SMALL_SHAPE,
-        published=PUBLISHED,
-    )
+    spec, written = _published_partition(served)
     directories = {f"/{file.key.rpartition('/')[0]}/" for file in written}
     mirror_store_spec = LocalStoreSpec(root=str(tmp_path / "mirror"))
     producer = open_source_store(spec.source.store)
