@@ -12,7 +12,7 @@ Two fixes were measured, alternating, 10 inits each (two shared cores):
   372 MB peak RSS, but +0.3-0.6 s CPU per init (the icechunk commit took twice as long);
 - ``malloc_trim(0)`` after each commit, kept here: 396-410 MB (434 MB without either), CPU per
   init unchanged (2.6-2.8 s against 2.4-2.7 s). A trim costs ~17 ms when 250 MB are free and
-  microseconds when nothing is.
+  microseconds when nothing is. Over 100 inits: 476 MB peak, flat at 468 MB from init 60.
 """
 
 from __future__ import annotations
