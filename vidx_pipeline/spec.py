@@ -315,6 +315,12 @@ class LevelDimension(FrozenModel):
 # Grids: each owns its dimensions, coordinates and how a message's grid is checked against it
 
 
+LAMBERT_GRID_MAPPING = "lambert_conformal"
+"""The name of a Lambert conformal grid's CF grid mapping variable."""
+GRID_COORDINATE_NAMES = frozenset({"latitude", "longitude", "y", "x", LAMBERT_GRID_MAPPING})
+"""Every name a grid's coordinates or grid mapping may take (no variable may)."""
+
+
 class RegularLatLonGrid(FrozenModel):
     """A regular latitude-longitude grid in the producer's scan order (row 0 = first latitude)."""
 
@@ -346,6 +352,10 @@ class RegularLatLonGrid(FrozenModel):
             "latitude": (("latitude",), self.latitudes(), _LATITUDE_ATTRS),
             "longitude": (("longitude",), self.longitudes(), _LONGITUDE_ATTRS),
         }
+
+    def grid_mapping(self) -> None:
+        """None: latitude and longitude are the dims (CF's default, no grid mapping)."""
+        return None
 
     def header_problems(self, grid: GridHeader) -> list[str]:
         """How a message's grid (section 3) differs from this one; empty when it is this one."""
@@ -387,24 +397,34 @@ class LambertConformalGrid(FrozenModel):
         return (self.ny, self.nx)
 
     def coordinates(self) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
-        from vidx_pipeline.projections import lambert_conformal_coordinates
-
-        latitude, longitude = lambert_conformal_coordinates(
-            nx=self.nx,
-            ny=self.ny,
-            first_latitude=self.first_latitude,
-            first_longitude=self.first_longitude,
-            lov=self.lov,
-            latin1=self.latin1,
-            latin2=self.latin2,
-            dx_metres=self.dx_metres,
-            dy_metres=self.dy_metres,
-            earth_radius_metres=self.earth_radius_metres,
-            scanning_mode=self.scanning_mode,
+        """2-D ``latitude``/``longitude`` and the projection's 1-D ``y``/``x`` in metres (on
+        :meth:`grid_mapping`'s projection)."""
+        from vidx_pipeline.projections import (
+            lambert_conformal_coordinates,
+            lambert_conformal_projection_xy,
         )
+
+        parameters = self.model_dump(exclude={"kind"})
+        latitude, longitude = lambert_conformal_coordinates(**parameters)
+        x, y = lambert_conformal_projection_xy(**parameters)
         return {
             "latitude": (("y", "x"), latitude, _LATITUDE_ATTRS),
             "longitude": (("y", "x"), longitude, _LONGITUDE_ATTRS),
+            "y": (("y",), y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+            "x": (("x",), x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+        }
+
+    def grid_mapping(self) -> tuple[str, dict[str, object]]:
+        """The CF grid mapping variable's name and attributes: the Lambert conformal conic
+        projection of the spherical earth that ``y``/``x`` are on."""
+        return LAMBERT_GRID_MAPPING, {
+            "grid_mapping_name": "lambert_conformal_conic",
+            "standard_parallel": [self.latin1, self.latin2],
+            "longitude_of_central_meridian": self.lov,
+            "latitude_of_projection_origin": self.latin1,
+            "false_easting": 0.0,
+            "false_northing": 0.0,
+            "earth_radius": self.earth_radius_metres,
         }
 
     def header_problems(self, grid: GridHeader) -> list[str]:
@@ -707,7 +727,8 @@ class DatasetSpec(FrozenModel):
         if len(names) != len(set(names)):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"{self.dataset_id}: duplicate variable names {duplicates}")
-        reserved = {*self.grid.dims, *self.non_grid_dims, "valid_time", "ingested"}
+        reserved = {*self.grid.dims, *GRID_COORDINATE_NAMES, *self.non_grid_dims}
+        reserved |= {"valid_time", "ingested"}
         if clash := reserved & set(names):
             raise ValueError(f"{self.dataset_id}: variable names {sorted(clash)} are reserved")
         if self.source_cycles is not None:

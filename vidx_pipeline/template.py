@@ -87,6 +87,10 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
     }
     for name, (dims, values, attrs) in spec.grid.coordinates().items():
         coords[name] = (dims, values, attrs)
+    grid_mapping = spec.grid.grid_mapping()
+    if grid_mapping is not None:
+        mapping_name, mapping_attrs = grid_mapping
+        coords[mapping_name] = ((), np.int32(0), mapping_attrs)
     encoding: dict[str, dict[str, object]] = {
         append: {
             "units": TIME_UNITS,
@@ -152,11 +156,10 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
     for variable in spec.variables:
         dims = spec.variable_dims(variable)
         shape = tuple(0 if d == append else dim_size(spec, d) for d in dims)
-        data_vars[variable.name] = (
-            dims,
-            np.empty(shape, variable.dtype),
-            variable.attrs.cf(),
-        )
+        variable_attrs = variable.attrs.cf()
+        if grid_mapping is not None:
+            variable_attrs = {**variable_attrs, "grid_mapping": grid_mapping[0]}
+        data_vars[variable.name] = (dims, np.empty(shape, variable.dtype), variable_attrs)
         encoding[variable.name] = {
             "serializer": GribberishCodec(var=variable.name),
             "compressors": _object_codecs(spec.compression_of(variable)),

@@ -8,12 +8,14 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.datasets import DATASETS, get_dataset
 from vidx_pipeline.providers.noaa import Wgrib2Match
 from vidx_pipeline.refs import ChunkLocator, expected_slots
 from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.spec import (
+    GRID_COORDINATE_NAMES,
     AppendDimension,
+    DatasetSpec,
     EnsembleSpec,
     LambertConformalGrid,
     LeadTimeSchedule,
@@ -274,3 +276,11 @@ def test_a_copied_spec_counts_its_own_refs() -> None:
         }
     )
     assert 0 < one_lead.refs_per_partition < before
+
+
+@pytest.mark.parametrize("spec", list(DATASETS.values()), ids=lambda spec: spec.dataset_id)
+def test_every_grid_coordinate_and_mapping_name_is_reserved(spec: DatasetSpec) -> None:
+    names = set(spec.grid.coordinates())
+    if (mapping := spec.grid.grid_mapping()) is not None:
+        names.add(mapping[0])
+    assert names <= GRID_COORDINATE_NAMES

@@ -112,6 +112,47 @@ def test_lambert_coordinates_equal_eccodes_on_the_real_hrrr_grid() -> None:
     np.testing.assert_allclose(coords["longitude"][1], wrapped, atol=1e-4, rtol=0)
 
 
+def _lambert_forward(
+    latitude: np.ndarray, longitude: np.ndarray, mapping: dict[str, object]
+) -> tuple[np.ndarray, np.ndarray]:
+    """CF ``lambert_conformal_conic`` (spherical, Snyder's eqs. 15-1 to 15-5) from its grid
+    mapping attributes: the forward projection, independent of the pipeline's inverse one."""
+    phi1, phi2 = np.radians(mapping["standard_parallel"])  # type: ignore[arg-type]
+    phi0 = np.radians(mapping["latitude_of_projection_origin"])  # type: ignore[arg-type]
+    lambda0 = np.radians(mapping["longitude_of_central_meridian"])  # type: ignore[arg-type]
+    radius = float(mapping["earth_radius"])  # type: ignore[arg-type]
+    if np.isclose(phi1, phi2):
+        n = np.sin(phi1)
+    else:
+        n = np.log(np.cos(phi1) / np.cos(phi2)) / np.log(
+            np.tan(np.pi / 4 + phi2 / 2) / np.tan(np.pi / 4 + phi1 / 2)
+        )
+    f = np.cos(phi1) * np.tan(np.pi / 4 + phi1 / 2) ** n / n
+    rho = radius * f / np.tan(np.pi / 4 + np.radians(latitude) / 2) ** n
+    rho0 = radius * f / np.tan(np.pi / 4 + phi0 / 2) ** n
+    theta = n * ((np.radians(longitude) - lambda0 + np.pi) % (2 * np.pi) - np.pi)
+    return rho * np.sin(theta), rho0 - rho * np.cos(theta)
+
+
+def test_lambert_projection_coordinates_locate_eccodes_points_on_the_real_hrrr_grid() -> None:
+    """ecCodes' latitude/longitude of every point, projected with the grid mapping's own
+    attributes, fall on the template's ``x`` of their column and ``y`` of their row."""
+    message = HRRR.read_bytes()
+    grid = lambert_grid_of(message)
+    coords = grid.coordinates()
+    name, mapping = grid.grid_mapping()
+    assert name == "lambert_conformal"
+    latitudes, longitudes = eccodes_coordinates(message)
+    x, y = _lambert_forward(latitudes, longitudes, mapping)
+    assert coords["x"][0] == ("x",)
+    assert coords["y"][0] == ("y",)
+    np.testing.assert_allclose(x, np.broadcast_to(coords["x"][1], x.shape), atol=1, rtol=0)
+    np.testing.assert_allclose(
+        y, np.broadcast_to(coords["y"][1][:, None], y.shape), atol=15, rtol=0
+    )
+    assert np.all(np.diff(coords["x"][1]) == grid.dx_metres)
+
+
 def test_a_message_on_another_grid_is_described() -> None:
     hrrr = parse_grib_header(HRRR.read_bytes(), source="hrrr").grid
     regular = RegularLatLonGrid(

@@ -93,11 +93,13 @@ def test_every_level_dimension_is_a_vertical_coordinate_but_the_known_gaps(
     assert not levels & NOT_VERTICAL & vertical, "a gap is fixed: shrink NOT_VERTICAL"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CF gap reported: the HRRR Lambert grid has no grid_mapping variable (its y/x have "
-    "no projection coordinates), so its data variables are not georeferenced for CF tools",
-)
 def test_a_projected_grid_names_its_grid_mapping() -> None:
+    """Every data variable of the HRRR cube is georeferenced for CF tools: a
+    ``lambert_conformal_conic`` grid mapping and projection coordinates on ``y``/``x``."""
     ds = _template(DATASETS["noaa-hrrr-forecast-48-hour"])
-    assert ds.cf.grid_mapping_names
+    assert ds.cf.grid_mapping_names == {"lambert_conformal_conic": ["lambert_conformal"]}
+    for name in ds.data_vars:
+        assert ds[name].attrs["grid_mapping"] == "lambert_conformal", name
+    assert ds.cf.axes["X"] == ["x"]
+    assert ds.cf.axes["Y"] == ["y"]
+    assert ds.x.attrs["units"] == ds.y.attrs["units"] == "m"
