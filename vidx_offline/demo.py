@@ -36,7 +36,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -59,6 +58,7 @@ from vidx_offline.gfs_archive import (
 )
 from vidx_offline.hrrr_archive import HrrrArchiveConfig, write_hrrr_archive
 from vidx_offline.icon_demo import demo_icon_eu
+from vidx_offline.processes import interrupt_on_termination, run_process_group
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3, running_s3_server
 from vidx_pipeline.catalog import open_dataset, open_published
@@ -103,7 +103,7 @@ def _materialize(partition: str, env: dict[str, str], spec: DatasetSpec) -> None
         partition,
     ]
     _say(" ".join(command[1:]))
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    completed = run_process_group(command, env)
     if completed.returncode != 0:
         sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
         raise SystemExit(f"dagster asset materialize {partition} failed")
@@ -127,6 +127,8 @@ def _count_refs(session: icechunk.Session, variable: str) -> int:
 
 
 def main() -> int:
+    # A plain kill (SIGTERM) or Ctrl-C unwinds: the S3 server and any run in flight are stopped.
+    interrupt_on_termination()
     started = time.perf_counter()
     spec = get_dataset("noaa-gfs-forecast")
     shutil.rmtree(OUTPUT, ignore_errors=True)
@@ -162,12 +164,9 @@ def main() -> int:
         }
         Path(env["DAGSTER_HOME"]).mkdir()
         # The documented set-up: the instance exists before any run starts (README, Deployment).
-        subprocess.run(
-            [str(Path(sys.executable).with_name("dagster")), "instance", "migrate"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        run_process_group(
+            [str(Path(sys.executable).with_name("dagster")), "instance", "migrate"], env
+        ).check_returncode()
         partitions = [t.strftime(PARTITION_FORMAT) for t in INIT_TIMES]
         for partition in [*partitions, partitions[0]]:
             _materialize(partition, env, spec)

@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,11 @@ from vidx_offline.ecmwf_encode import SAMPLE_FIELDS
 from vidx_offline.gefs_archive import GefsArchiveConfig, render_gefs_file
 from vidx_offline.gfs_archive import GfsArchiveConfig
 from vidx_offline.hrrr_archive import HrrrArchiveConfig, render_hrrr_file
-from vidx_offline.processes import kill_process_group, reset_signal_handlers
+from vidx_offline.processes import (
+    interrupt_on_termination,
+    kill_process_group,
+    reset_signal_handlers,
+)
 from vidx_offline.publisher import CyclePublisher, render_cycle
 from vidx_offline.s3_server import running_s3_server
 from vidx_pipeline.datasets import get_dataset
@@ -36,14 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".local" / "dagster-dev"
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     # Ctrl-C or a plain kill stops everything, even if this process inherited them as ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    interrupt_on_termination()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=13, help="leads of the cycle to publish")
     parser.add_argument("--gefs-leads", type=int, default=3, help="GEFS leads to publish")

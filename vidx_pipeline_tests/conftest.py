@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import obstore
 import pytest
 
 from vidx_offline.gfs_archive import (
@@ -79,6 +80,23 @@ def write_archive(s3: LocalS3, spec: DatasetSpec, inits: Sequence[dt.datetime]) 
     write_gfs_archive(s3.store(GFS_BUCKET), config)
 
 
+def empty_bucket(s3: LocalS3, bucket: str) -> str:
+    """``bucket``, public like the producer's, holding nothing."""
+    s3.create_bucket(bucket, public_read=True)
+    client = s3.boto3_client()
+    for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+        client.delete_object(Bucket=bucket, Key=item["Key"])
+    return bucket
+
+
+def publish_files(s3: LocalS3, bucket: str, files: Sequence[GfsFile]) -> None:
+    """Put each file's data, then its index, into ``bucket``."""
+    store = s3.store(bucket)
+    for file in files:
+        obstore.put(store, file.data_key, file.data)
+        obstore.put(store, file.index_key, file.index_text.encode())
+
+
 def new_repository_settings(
     kind: str, tmp_path: Path, s3: LocalS3, bucket: str
 ) -> RepositorySettings:
@@ -126,8 +144,6 @@ def publish(local_s3: LocalS3) -> PublishFn:
         write_index: bool = True,
         bucket: str = "noaa-gfs-bdp-pds",
     ) -> list[GfsFile]:
-        import obstore
-
         target = store if bucket == "noaa-gfs-bdp-pds" else local_s3.store(bucket)
 
         config = GfsArchiveConfig(

@@ -34,13 +34,18 @@ from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.orchestration.resources import ENV_DEFAULTS
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.validation import check_partition_complete
-from vidx_pipeline_tests.conftest import small_gfs_spec, spec_fields, write_archive
+from vidx_pipeline_tests.conftest import (
+    empty_bucket,
+    publish_files,
+    small_gfs_spec,
+    spec_fields,
+    write_archive,
+)
 from vidx_pipeline_tests.deploy.daemon import running_daemon
 from vidx_pipeline_tests.deploy.instance_setup import CHECKOUT, dagster_cli
 from vidx_pipeline_tests.deploy.location import SOURCE_BUCKET_ENV_VAR
 from vidx_pipeline_tests.deploy.postgres_server import LocalPostgres
 from vidx_pipeline_tests.orchestration.test_assets import _stored_run_texts
-from vidx_pipeline_tests.test_crash_safety import _empty_bucket, _publish
 
 REPOSITORIES_BUCKET = "vidx-deploy-repositories"
 OPERATIONAL_BUCKET = "gfs-deploy-operational"
@@ -135,7 +140,7 @@ def test_sensor_run_commit_checks_and_recovery_of_a_killed_run(
     where the launcher can see one (K8sRunLauncher; the local launcher cannot). The sensor then
     starts a recovery run, which ingests the rest, commits, and the checks pass."""
     local_s3 = s3_env  # the test process reads the repositories with the same credentials
-    spec = small_gfs_spec(bucket=_empty_bucket(local_s3, OPERATIONAL_BUCKET))
+    spec = small_gfs_spec(bucket=empty_bucket(local_s3, OPERATIONAL_BUCKET))
     env = _deployment_env(tmp_path, postgres_home, local_s3, postgres_env, OPERATIONAL_BUCKET)
     for key, value in postgres_env.items():
         monkeypatch.setenv(key, value)
@@ -149,7 +154,7 @@ def test_sensor_run_commit_checks_and_recovery_of_a_killed_run(
     )
     files = render_cycle(config, cycle, spec.lead_hours)
     half = len(files) // 2
-    _publish(local_s3, OPERATIONAL_BUCKET, files[:half])
+    publish_files(local_s3, OPERATIONAL_BUCKET, files[:half])
     job = f"{asset_name(spec)}_operational_job"
 
     with (
@@ -175,7 +180,7 @@ def test_sensor_run_commit_checks_and_recovery_of_a_killed_run(
         )
         assert check_partition_complete(repo, cycle).files_ingested == half
 
-        _publish(local_s3, OPERATIONAL_BUCKET, files[half:])
+        publish_files(local_s3, OPERATIONAL_BUCKET, files[half:])
         recovery = daemon.wait_for(
             "recovery run", lambda: _runs(instance, job, **{"vidx/trigger": "recovery"})
         )[0]
