@@ -36,9 +36,11 @@ from vidx_offline.publisher import render_cycle
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.spec import (
     DatasetSpec,
+    Grid,
     LambertConformalGrid,
     PublicationSchedule,
     RegularLatLonGrid,
+    UnstructuredGrid,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,17 +151,25 @@ def _dataset_of_file(file: ArchiveFile) -> BenchDataset:
     raise TypeError(f"{type(file).__name__} is no benchmark dataset's file type")
 
 
-def tiny_grid(
-    grid: RegularLatLonGrid | LambertConformalGrid,
-) -> RegularLatLonGrid | LambertConformalGrid:
+def tiny_grid(grid: Grid) -> Grid:
     """``grid`` with :data:`TINY_GRID` points, as the offline archive encodes it: a global
-    regular grid of that shape, or the Lambert grid's first :data:`TINY_GRID` (y, x) points."""
+    regular grid of that shape, the Lambert grid's first :data:`TINY_GRID` (y, x) points, or
+    as many cells of an unstructured grid."""
     nlat, nlon = TINY_GRID
-    if isinstance(grid, LambertConformalGrid):
-        return grid.model_copy(update={"ny": nlat, "nx": nlon})
-    return RegularLatLonGrid(
-        nlat=nlat, nlon=nlon, lat_first=90, lat_last=-90, lon_first=0, lon_last=360 - 360 / nlon
-    )
+    match grid:
+        case LambertConformalGrid():
+            return grid.model_copy(update={"ny": nlat, "nx": nlon})
+        case UnstructuredGrid():
+            return grid.model_copy(update={"cells": nlat * nlon})
+        case RegularLatLonGrid():
+            return RegularLatLonGrid(
+                nlat=nlat,
+                nlon=nlon,
+                lat_first=90,
+                lat_last=-90,
+                lon_first=0,
+                lon_last=360 - 360 / nlon,
+            )
 
 
 def tiny_spec(name: str, publication: PublicationSchedule | None = None) -> DatasetSpec:

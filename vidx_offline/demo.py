@@ -24,7 +24,9 @@
 10. every dataset above opened again with the catalog's one-liner, by branch and by tag;
 11. and DWD ICON-EU from a real HTTP server on loopback (DWD's directory pages and file names,
     bz2-compressed CCSDS messages): mirrored, then ingested from the mirror, every chunk
-    checked against ecCodes.
+    checked against ecCodes;
+12. and the same for ICON-EU's icosahedral v1 tree (uncompressed messages on the 659,156-cell
+    grid, a 1-D ``cell`` dim), which replaced the regular tree after 30 Nov 2026.
 
 Exits non-zero if any step or check fails.
 """
@@ -57,7 +59,7 @@ from vidx_offline.gfs_archive import (
     write_gfs_archive,
 )
 from vidx_offline.hrrr_archive import HrrrArchiveConfig, write_hrrr_archive
-from vidx_offline.icon_demo import demo_icon_eu
+from vidx_offline.icon_demo import ICOSAHEDRAL, demo_icon_eu
 from vidx_offline.processes import interrupt_on_termination, run_process_group
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_offline.s3_server import LocalS3, running_s3_server
@@ -283,6 +285,7 @@ def main() -> int:
         analysis_refs = _demo_analysis(s3, env, written, failures)
         _open_through_catalog(env, failures)
     icon_chunks = demo_icon_eu(OUTPUT / "icon-eu", failures, _say)
+    icosahedral_chunks = demo_icon_eu(OUTPUT / "icon-eu-icosahedral", failures, _say, ICOSAHEDRAL)
 
     summary = {
         "ok": not failures,
@@ -294,6 +297,7 @@ def main() -> int:
         "ecmwf_refs": ecmwf_refs,
         "analysis_refs": analysis_refs,
         "icon_eu_chunks": icon_chunks,
+        "icon_eu_icosahedral_chunks": icosahedral_chunks,
         "bytes_on_disk": on_disk,
         "bytes_referenced": referenced_bytes,
         "seconds": round(time.perf_counter() - started, 1),

@@ -1,8 +1,10 @@
-"""The demo's DWD ICON-EU section, for ``vidx_offline/demo.py`` to call: one ICON-EU partition
-(a few parameters at three leads, on the real 657 x 1097 grid, CCSDS-packed as DWD packs since
-June 2026) written in DWD's layout, served by the loopback HTTP server with autoindex pages,
-copied unchanged into a local mirror, ingested from the mirror, and every message read through
-the repository compared with ecCodes' decode of its bytes.
+"""The demo's DWD ICON-EU sections, for ``vidx_offline/demo.py`` to call, one per tree: one
+ICON-EU partition (a few parameters at three leads, CCSDS-packed as DWD packs since June 2026)
+written in DWD's layout, served by the loopback HTTP server with autoindex pages, copied
+unchanged into a local mirror, ingested from the mirror, and every message read through the
+repository compared with ecCodes' decode of its bytes. The regular tree (bz2, the real
+657 x 1097 grid; its last init is 2026-11-30 18z) and the icosahedral v1 tree that replaced it
+(uncompressed, the real 659,156-cell grid).
 
 It runs in process, not through the ``dagster`` CLI as the other sections do: the code location
 reads DWD at ``https://opendata.dwd.de/`` (an HTTP store has no endpoint override, unlike S3's
@@ -13,32 +15,62 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from vidx_offline.http_server import running_http_server
-from vidx_offline.icon_archive import IconField, write_icon_archive
+from vidx_offline.icon_archive import IconField, Tree, write_icon_archive
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_pipeline.datasets.dwd_icon_eu_catalog import PARAMETERS
-from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import icon_eu_spec
+from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import REGULAR_TREE, IconTree, icon_spec
+from vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day import ICOSAHEDRAL_TREE
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.mirror import mirror_partition, mirrored_spec
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
 from vidx_pipeline.spec import HttpStoreSpec, LeadTimeSchedule, LeadTimeSegment, LocalStoreSpec
 
-ICON_INIT = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 ICON_LEADS = (0, 1, 81)
 ICON_FIELDS = (IconField("T_2M"), IconField("TOT_PREC"), IconField("T", 500))
 
 
-def demo_icon_eu(work: Path, failures: list[str], say: Callable[[str], None] = print) -> int:
-    """Run the section under ``work``; append a line to ``failures`` per chunk that differs
+@dataclass(frozen=True)
+class IconSection:
+    """One tree's section: its dataset, the archive writer's name for the tree, and an init."""
+
+    tree: IconTree
+    archive_tree: Tree
+    init: dt.datetime
+    label: str
+
+
+REGULAR = IconSection(
+    REGULAR_TREE, "regular", dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC), "ICON-EU"
+)
+ICOSAHEDRAL = IconSection(
+    ICOSAHEDRAL_TREE,
+    "icosahedral",
+    dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC),
+    "ICON-EU icosahedral",
+)
+
+
+def demo_icon_eu(
+    work: Path,
+    failures: list[str],
+    say: Callable[[str], None] = print,
+    section: IconSection = REGULAR,
+) -> int:
+    """Run ``section`` under ``work``; append a line to ``failures`` per chunk that differs
     from ecCodes. Returns the number of chunks compared."""
     params = {field.param for field in ICON_FIELDS}
-    base = icon_eu_spec(tuple(p for p in PARAMETERS if p.param in params), pressure_levels=(500,))
+    base = icon_spec(
+        section.tree, tuple(p for p in PARAMETERS if p.param in params), pressure_levels=(500,)
+    )
+    init, label = section.init, section.label
     with running_http_server(work / "opendata") as http:
         spec = base.model_copy(
             update={
@@ -54,7 +86,12 @@ def demo_icon_eu(work: Path, failures: list[str], say: Callable[[str], None] = p
             }
         )
         written = write_icon_archive(
-            http.root, (ICON_INIT,), ICON_LEADS, fields=ICON_FIELDS, packing="grid_ccsds"
+            http.root,
+            (init,),
+            ICON_LEADS,
+            fields=ICON_FIELDS,
+            packing="grid_ccsds",
+            tree=section.archive_tree,
         )
         mirror = LocalStoreSpec(root=str((work / "mirror").resolve()))
         mirrored = mirrored_spec(spec, mirror)
@@ -63,18 +100,18 @@ def demo_icon_eu(work: Path, failures: list[str], say: Callable[[str], None] = p
             open_source_store(spec.source.store),
             open_source_store(mirror),
             mirrored,
-            ICON_INIT,
+            init,
         )
-        say(f"ICON-EU: {len(copied.copied)} files copied from {http.base_url} into {mirror.root}")
+        say(f"{label}: {len(copied.copied)} files copied from {http.base_url} into {mirror.root}")
         repository = open_repository(mirrored, RepositorySettings(local_root=str(work / "repos")))
         result = ingest_partition(
-            mirrored, repository, open_source_store(mirror), ICON_INIT, IngestSettings()
+            mirrored, repository, open_source_store(mirror), init, IngestSettings()
         )
     session = repository.repo.readonly_session(branch="main")
-    ds = xr.open_zarr(session.store, consolidated=False).sel(
-        init_time=ICON_INIT.replace(tzinfo=None)
-    )
+    ds = xr.open_zarr(session.store, consolidated=False).sel(init_time=init.replace(tzinfo=None))
+    say(f"{label}: {spec.dataset_id} dims {dict(ds.sizes)}, grid {spec.grid.dims}")
     checked = 0
+    differing = 0
     for file in written:
         name = file.field.param.lower() if file.field.level_hpa is None else "t_isobaric"
         labels: dict[str, object] = {"lead_time": np.timedelta64(file.lead_hours, "h")}
@@ -83,9 +120,11 @@ def demo_icon_eu(work: Path, failures: list[str], say: Callable[[str], None] = p
         actual = ds[name].sel(labels).values
         if not np.allclose(actual, eccodes_decode(file.grib), rtol=1e-6, equal_nan=True):
             failures.append(f"{spec.dataset_id} {name} {labels} differs from ecCodes")
+            differing += 1
         checked += 1
+    codecs = "bz2 then gribberish" if spec.source.files[0].compression == "bz2" else "gribberish"
     say(
-        f"ICON-EU: {result.files_ingested} bz2 files ingested from the mirror; decoded {checked} "
-        f"chunks (CCSDS, bz2 then gribberish) through Icechunk: equal to ecCodes: {not failures}"
+        f"{label}: {result.files_ingested} files ingested from the mirror; decoded {checked} "
+        f"chunks (CCSDS, {codecs}) through Icechunk: equal to ecCodes: {not differing}"
     )
     return checked

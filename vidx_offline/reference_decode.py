@@ -9,14 +9,18 @@ import numpy as np
 
 
 def eccodes_decode(message: bytes) -> np.ndarray:
-    """ecCodes' decode of one GRIB message as (Nj, Ni) float64 in the file's scanning order,
-    NaN where the bitmap marks a point missing."""
+    """ecCodes' decode of one GRIB message as (Nj, Ni) float64 in the file's scanning order
+    (on an unstructured grid, 1-D in the producer's point order), NaN where the bitmap marks a
+    point missing."""
     handle = eccodes.codes_new_from_message(message)
     try:
         values = eccodes.codes_get_values(handle).astype("float64")
         if eccodes.codes_get_long(handle, "bitmapPresent"):
             values[values == eccodes.codes_get_double(handle, "missingValue")] = np.nan
-        shape = (eccodes.codes_get_long(handle, "Nj"), eccodes.codes_get_long(handle, "Ni"))
+        if eccodes.codes_get_string(handle, "gridType") == "unstructured_grid":
+            shape: tuple[int, ...] = (eccodes.codes_get_long(handle, "numberOfDataPoints"),)
+        else:
+            shape = (eccodes.codes_get_long(handle, "Nj"), eccodes.codes_get_long(handle, "Ni"))
     finally:
         eccodes.codes_release(handle)
     return values.reshape(shape)

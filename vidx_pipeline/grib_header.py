@@ -100,6 +100,8 @@ class GridHeader:
     dy_metres: float | None
     earth_shape: int | None
     earth_radius_metres: float | None
+    grid_number: int | None = None  # template 3.101: numberOfGridUsed
+    grid_uuid: str | None = None  # template 3.101: uuidOfHGrid, 32 lowercase hex digits
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,8 @@ def _parse_grid(data: bytes, s3: int, length: int, source: str) -> GridHeader:
     dy_metres: float | None = None
     earth_shape: int | None = None
     earth_radius_metres: float | None = None
+    grid_number: int | None = None
+    grid_uuid: str | None = None
 
     def octet(n: int) -> int:
         """Byte offset of octet ``n`` (1-based, as in the WMO tables) of section 3."""
@@ -252,6 +256,9 @@ def _parse_grid(data: bytes, s3: int, length: int, source: str) -> GridHeader:
         scanning_mode = data[octet(65)]
         latin1 = micro.lat(data, octet(66))
         latin2 = micro.lat(data, octet(70))
+    elif template == 101:  # general unstructured: the grid is named, its points are not here
+        grid_number = _uint(data, octet(16), 3)
+        grid_uuid = data[octet(20) : octet(36)].hex()
 
     return GridHeader(
         template=template,
@@ -271,6 +278,8 @@ def _parse_grid(data: bytes, s3: int, length: int, source: str) -> GridHeader:
         dy_metres=dy_metres,
         earth_shape=earth_shape,
         earth_radius_metres=earth_radius_metres,
+        grid_number=grid_number,
+        grid_uuid=grid_uuid,
     )
 
 

@@ -3,13 +3,19 @@ parameter, level, times, ensemble member and grid. Decode health compares these 
 chunk the message is referenced from claims.
 
 Sections 0-3 come from :mod:`vidx_pipeline.grib_header`, the product definition (section 4)
-from ``gribberish.parse_grib_message_metadata``: a second, independent reader.
+from ``gribberish.parse_grib_message_metadata``: a second, independent reader. That parser
+refuses grid templates other than 3.0, 3.10, 3.20 and 3.30 before it reads section 4, so a
+message on another grid (ICON's unstructured 3.101) is given to it with section 3 replaced by a
+regular lat/lon section of the same number of points (:func:`_gribberish_readable`); the
+product definition it reads is still the message's own, and the grid is read by
+:mod:`vidx_pipeline.grib_header`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import struct
 from dataclasses import dataclass
 
 import gribberish
@@ -34,6 +40,8 @@ class MessageFacts:
 
 _PARAMETER_CATEGORY_OCTET = 10  # of section 4, in every product definition template
 _PARAMETER_NUMBER_OCTET = 11
+_GRIBBERISH_GRID_TEMPLATES = frozenset({0, 10, 20, 30})
+_SECTION0_LENGTH = 16
 
 
 class MessageFactsError(ValueError):
@@ -49,7 +57,7 @@ def read_message_facts(message: bytes, *, source: str) -> MessageFacts:
     if len(message) < section4 + _PARAMETER_NUMBER_OCTET or message[section4 + 4] != 4:
         raise MessageFactsError(f"{source}: no product definition section after section 3")
     try:
-        meta = gribberish.parse_grib_message_metadata(message, 0)
+        meta = gribberish.parse_grib_message_metadata(_gribberish_readable(message, header), 0)
     except Exception as error:  # gribberish raises bare exceptions from Rust
         raise MessageFactsError(f"{source}: product definition unreadable: {error}") from None
     return MessageFacts(
@@ -69,6 +77,43 @@ def read_message_facts(message: bytes, *, source: str) -> MessageFacts:
         statistical_process=meta.statistical_process,
         perturbation_number=meta.perturbation_number,
     )
+
+
+def _gribberish_readable(message: bytes, header: GribHeader) -> bytes:
+    """``message`` as gribberish's metadata parser reads it: unchanged on a grid template it
+    knows; else with section 3 replaced by a regular lat/lon one (template 3.0, one row of
+    as many points) and section 0's total length adjusted, every other section unchanged."""
+    if header.grid.template in _GRIBBERISH_GRID_TEMPLATES:
+        return message
+    start = _SECTION0_LENGTH
+    while message[start + 4] != 3:  # sections 1 and 2 (parse_grib_header checked the lengths)
+        start += int.from_bytes(message[start : start + 4], "big")
+    points = header.grid.number_of_points
+    section3 = struct.pack(
+        ">IBBIBBHB15xIIIIiiBiiIIB",
+        72,  # length
+        3,  # section number
+        0,  # source of grid definition: code table 3.1
+        points,
+        0,  # no optional list of numbers of points
+        0,
+        0,  # template 3.0
+        6,  # shape of the earth: sphere of 6,371,229 m
+        points,  # Ni
+        1,  # Nj
+        0,  # basic angle: micro-degrees
+        0xFFFFFFFF,  # subdivisions: missing
+        0,  # La1
+        0,  # Lo1
+        0,  # resolution and component flags
+        0,  # La2
+        0,  # Lo2
+        0,  # Di
+        0,  # Dj
+        0,  # scanning mode
+    )
+    rewritten = message[:start] + section3 + message[header.length :]
+    return rewritten[:8] + len(rewritten).to_bytes(8, "big") + rewritten[16:]
 
 
 def parameter_problems(

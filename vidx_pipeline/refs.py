@@ -77,7 +77,8 @@ class ChunkLocator:
             self._axes[ENSEMBLE_MEMBER] = {m: i for i, m in enumerate(spec.ensemble.members)}
         for level in spec.levels:
             self._axes[level.name] = dict(zip(level.values, range(len(level.values)), strict=True))
-        self._dims = {v.name: spec.variable_dims(v)[1:-2] for v in spec.variables}
+        grid_dims = len(spec.grid.dims)
+        self._dims = {v.name: spec.variable_dims(v)[1:-grid_dims] for v in spec.variables}
         self._var_axes = {
             name: tuple((dim, self._axes[dim]) for dim in dims) for name, dims in self._dims.items()
         }

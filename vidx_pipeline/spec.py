@@ -317,7 +317,7 @@ class LevelDimension(FrozenModel):
 
 LAMBERT_GRID_MAPPING = "lambert_conformal"
 """The name of a Lambert conformal grid's CF grid mapping variable."""
-GRID_COORDINATE_NAMES = frozenset({"latitude", "longitude", "y", "x", LAMBERT_GRID_MAPPING})
+GRID_COORDINATE_NAMES = frozenset({"latitude", "longitude", "y", "x", "cell", LAMBERT_GRID_MAPPING})
 """Every name a grid's coordinates or grid mapping may take (no variable may)."""
 
 
@@ -356,6 +356,10 @@ class RegularLatLonGrid(FrozenModel):
     def grid_mapping(self) -> None:
         """None: latitude and longitude are the dims (CF's default, no grid mapping)."""
         return None
+
+    def attributes(self) -> dict[str, object]:
+        """Dataset attributes naming the grid: none, its coordinates say it all."""
+        return {}
 
     def header_problems(self, grid: GridHeader) -> list[str]:
         """How a message's grid (section 3) differs from this one; empty when it is this one."""
@@ -427,6 +431,10 @@ class LambertConformalGrid(FrozenModel):
             "earth_radius": self.earth_radius_metres,
         }
 
+    def attributes(self) -> dict[str, object]:
+        """Dataset attributes naming the grid: none, its grid mapping says it all."""
+        return {}
+
     def header_problems(self, grid: GridHeader) -> list[str]:
         return _grid_problems(
             grid,
@@ -438,6 +446,52 @@ class LambertConformalGrid(FrozenModel):
                 ("LoV", grid.lov, self.lov % 360),
             ),
         )
+
+
+class UnstructuredGrid(FrozenModel):
+    """An unstructured grid (GRIB template 3.101; ICON's icosahedral triangles): one dim,
+    ``cell``, in the producer's cell order. A message names its grid (``numberOfGridUsed`` and
+    ``uuidOfHGrid``) but holds no coordinates: those are in the grid file the UUID names
+    (DWD's and MPI-M's grid files), so the cube carries the number and UUID as attributes and
+    no latitude/longitude."""
+
+    kind: Literal["unstructured"] = "unstructured"
+    cells: int = Field(gt=0)
+    grid_number: int = Field(ge=0, description="GRIB numberOfGridUsed (ICON-EU: 27).")
+    grid_uuid: str = Field(
+        pattern=r"^[0-9a-f]{32}$", description="GRIB uuidOfHGrid, 32 lowercase hex digits."
+    )
+
+    @property
+    def dims(self) -> tuple[str]:
+        return ("cell",)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.cells,)
+
+    def coordinates(self) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
+        """None: the cells' positions are in the grid file, not in the messages."""
+        return {}
+
+    def grid_mapping(self) -> None:
+        return None
+
+    def attributes(self) -> dict[str, object]:
+        return {"grid_number": self.grid_number, "grid_uuid": self.grid_uuid}
+
+    def header_problems(self, grid: GridHeader) -> list[str]:
+        if grid.template != 101:
+            return [f"grid template 3.{grid.template}, expected 3.101 (unstructured)"]
+        problems = []
+        if grid.number_of_points != self.cells:
+            problems.append(f"{grid.number_of_points} grid points, expected {self.cells}")
+        if (grid.grid_number, grid.grid_uuid) != (self.grid_number, self.grid_uuid):
+            problems.append(
+                f"grid number {grid.grid_number} UUID {grid.grid_uuid}, expected "
+                f"{self.grid_number} {self.grid_uuid}"
+            )
+        return problems
 
 
 def _grid_problems(
@@ -471,7 +525,9 @@ _LONGITUDE_ATTRS = {
     "long_name": "longitude",
 }
 
-Grid = Annotated[RegularLatLonGrid | LambertConformalGrid, Field(discriminator="kind")]
+Grid = Annotated[
+    RegularLatLonGrid | LambertConformalGrid | UnstructuredGrid, Field(discriminator="kind")
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -862,7 +918,8 @@ class DatasetSpec(FrozenModel):
 
     def chunk_shape(self, variable: VariableSpec) -> tuple[int, ...]:
         """One chunk is one GRIB message: a single step of every non-grid dimension."""
-        return (*(1 for _ in self.variable_dims(variable)[:-2]), *self.grid.shape)
+        grid_dims = len(self.grid.dims)
+        return (*(1 for _ in self.variable_dims(variable)[:-grid_dims]), *self.grid.shape)
 
     @property
     def progress_dims(self) -> tuple[str, ...]:

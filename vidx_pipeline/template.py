@@ -85,8 +85,8 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             },
         ),
     }
-    for name, (dims, values, attrs) in spec.grid.coordinates().items():
-        coords[name] = (dims, values, attrs)
+    for name, (dims, values, coordinate_attrs) in spec.grid.coordinates().items():
+        coords[name] = (dims, values, coordinate_attrs)
     grid_mapping = spec.grid.grid_mapping()
     if grid_mapping is not None:
         mapping_name, mapping_attrs = grid_mapping
@@ -166,13 +166,14 @@ def template_dataset(spec: DatasetSpec) -> tuple[xr.Dataset, dict[str, dict[str,
             "chunks": spec.chunk_shape(variable),
             "_FillValue": np.nan,
         }
-    attrs = {
+    attrs: dict[str, object] = {
         "dataset_id": spec.dataset_id,
         "title": spec.name,
         "summary": spec.description,
         "attribution": spec.attribution,
         "Conventions": "CF-1.10",
         "source_bucket": spec.source.store.url_prefix,
+        **spec.grid.attributes(),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs), encoding
 

@@ -123,6 +123,7 @@ def assert_same_as_eccodes(header: GribHeader, message: bytes, what: str) -> Non
         assert reference_time.strftime("%Y%m%d") == str(data_date), what
         assert reference_time.hour * 100 + reference_time.minute == data_time, what
         lambert = template == 30
+        unstructured = template == 101
         shape = get(gid, "shapeOfTheEarth")
         radius = get(gid, "radius")
         if radius is None and template == 101 and shape is not None:
@@ -156,6 +157,9 @@ def assert_same_as_eccodes(header: GribHeader, message: bytes, what: str) -> Non
             "grid.dy_metres": approx_or_none(get(gid, "DyInMetres") if lambert else None),
             "grid.earth_shape": shape,
             "grid.earth_radius_metres": approx_or_none(radius),
+            # The grid's number and UUID are filled for unstructured grids only.
+            "grid.grid_number": get(gid, "numberOfGridUsed") if unstructured else None,
+            "grid.grid_uuid": get(gid, "uuidOfHGrid") if unstructured else None,
         }
         if lambert:  # ecCodes names them Nx/Ny there; the parser must agree with both spellings
             assert (header.grid.ni, header.grid.nj) == (get(gid, "Nx"), get(gid, "Ny")), what

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import DWD_ICON_EU_FORECAST_5_DAY
+from vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day import (
+    DWD_ICON_EU_ICOSAHEDRAL_FORECAST_5_DAY,
+)
 from vidx_pipeline.datasets.ecmwf_ifs_ens_forecast_15_day import ECMWF_IFS_ENS_FORECAST_15_DAY
 from vidx_pipeline.datasets.noaa_gefs_forecast import NOAA_GEFS_FORECAST_35_DAY
 from vidx_pipeline.datasets.noaa_gfs_analysis import NOAA_GFS_ANALYSIS
@@ -19,6 +22,7 @@ DATASETS: dict[str, DatasetSpec] = {
         NOAA_GFS_ANALYSIS,
         ECMWF_IFS_ENS_FORECAST_15_DAY,
         DWD_ICON_EU_FORECAST_5_DAY,
+        DWD_ICON_EU_ICOSAHEDRAL_FORECAST_5_DAY,
     )
 }
 

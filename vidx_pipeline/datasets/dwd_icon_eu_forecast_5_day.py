@@ -35,10 +35,11 @@ icosahedral one) is refused by the core's header check, naming the object.
 5.42) in June 2026; gribberish decodes both (tested against ecCodes), so nothing in the spec
 changes. DWD ended the ``weather/nwp/icon-eu/grib/`` tree after 30 Nov 2026: **the archive ends
 with init 2026-11-30 18z**. Its successor, ``weather/nwp/v1/``, publishes ICON-EU only on the
-native icosahedral grid (unstructured: no regular lat/lon cube), which this spec cannot
-describe; continuing the dataset past November needs a new dataset with an unstructured-grid
-spec. Until the core knows an archive end, partitions after 2026-11-30 18z never complete
-(the publication sensor for this dataset should stay off; currency warns).
+native icosahedral grid: live ICON-EU data goes on in
+:mod:`vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day` (same parameters, leads
+and mirror; the shared parts are :func:`icon_spec`). Until the core knows an archive end,
+partitions of this dataset after 2026-11-30 18z never complete (its publication sensor should
+stay off; currency warns).
 
 **Archive start: 2026-11-01 00z**, the first init the project's mirror is assumed to hold
 complete (DWD itself keeps no history): set it to the mirror's first complete init.
@@ -47,6 +48,8 @@ complete (DWD itself keeps no history): set it to the mirror's first complete in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from vidx_pipeline.datasets.dwd_icon_eu_catalog import (
@@ -58,6 +61,7 @@ from vidx_pipeline.providers.dwd import IconMatch
 from vidx_pipeline.spec import (
     AppendDimension,
     DatasetSpec,
+    Grid,
     HttpStoreSpec,
     InstantWindow,
     LeadTimeSchedule,
@@ -158,16 +162,28 @@ def _variable(parameter: IconParameter, levels: tuple[int, ...]) -> VariableSpec
     )
 
 
-def _file_kinds(parameter: IconParameter, levels: tuple[int, ...]) -> list[SourceFileKind]:
-    if not parameter.pressure:
-        keys = [(_kind_name(parameter), single_level_key(parameter.param))]
-    else:
-        keys = [
-            (_kind_name(parameter, level), pressure_level_key(parameter.param, level))
-            for level in levels
-        ]
+KeyOf = Callable[[str, int | None], str]
+"""A tree's key template of a parameter's file (at a pressure level in hPa, or single-level)."""
+
+
+def regular_key(param: str, level_hpa: int | None) -> str:
+    """The regular lat/lon tree's key template of ``param``'s file at ``level_hpa``."""
+    return single_level_key(param) if level_hpa is None else pressure_level_key(param, level_hpa)
+
+
+def _file_kinds(
+    parameter: IconParameter,
+    levels: tuple[int, ...],
+    key_of: KeyOf,
+    compression: Literal["none", "bz2"],
+) -> list[SourceFileKind]:
+    keys = (
+        [(_kind_name(parameter, level), key_of(parameter.param, level)) for level in levels]
+        if parameter.pressure
+        else [(_kind_name(parameter), key_of(parameter.param, None))]
+    )
     return [
-        SourceFileKind(name=name, data_key=key, index_format="none", compression="bz2")
+        SourceFileKind(name=name, data_key=key, index_format="none", compression=compression)
         for name, key in keys
     ]
 
@@ -186,26 +202,37 @@ def _levels(pressure_levels: tuple[int, ...]) -> tuple[LevelDimension, ...]:
     )
 
 
-def icon_eu_spec(
+@dataclass(frozen=True)
+class IconTree:
+    """What differs between the datasets of DWD's ICON-EU trees: which dataset, its grid and
+    archive start, and how the tree names and compresses its files."""
+
+    dataset_id: str
+    name: str
+    description: str
+    grid: Grid
+    start: dt.datetime
+    key_of: KeyOf
+    compression: Literal["none", "bz2"]
+
+
+def icon_spec(
+    tree: IconTree,
     parameters: tuple[IconParameter, ...] = PARAMETERS,
     pressure_levels: tuple[int, ...] = PRESSURE_LEVELS_HPA,
 ) -> DatasetSpec:
-    """The dataset of ``parameters`` on ``pressure_levels`` (hPa): every one by default; tests
-    take a few."""
+    """The dataset of ``tree`` holding ``parameters`` on ``pressure_levels`` (hPa): every one
+    by default; tests take a few. Every ICON-EU tree shares DWD's cycles, leads, parameters,
+    publication times and mirror."""
     return DatasetSpec(
-        dataset_id="dwd-icon-eu-forecast-5-day",
-        name="DWD ICON-EU forecast, 5 day",
-        description="Deutscher Wetterdienst ICON-EU 00, 06, 12 and 18z forecasts to 120 hours on "
-        "the regular 0.0625° Europe grid, every single-level and pressure-level parameter of DWD's "
-        "open data, served as virtual references to the original bz2-compressed GRIB2 messages "
-        "(copied unchanged to the project's mirror: DWD keeps them a day).",
+        dataset_id=tree.dataset_id,
+        name=tree.name,
+        description=tree.description,
         attribution="Deutscher Wetterdienst (DWD), opendata.dwd.de; data under the DWD open data "
         "terms (CC BY 4.0). Source: Deutscher Wetterdienst.",
         provider="dwd",
         append_dimension=AppendDimension(
-            name="init_time",
-            start=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-            frequency=dt.timedelta(hours=6),
+            name="init_time", start=tree.start, frequency=dt.timedelta(hours=6)
         ),
         lead_times=LeadTimeSchedule(
             segments=(
@@ -213,13 +240,15 @@ def icon_eu_spec(
                 LeadTimeSegment(start_hours=81, stop_hours=120, step_hours=3),
             )
         ),
-        grid=ICON_EU_GRID,
+        grid=tree.grid,
         levels=_levels(pressure_levels) if any(p.pressure for p in parameters) else (),
         variables=tuple(_variable(parameter, pressure_levels) for parameter in parameters),
         source=SourceLayout(
             store=HttpStoreSpec(base_url=DWD_BASE_URL),
             files=tuple(
-                kind for parameter in parameters for kind in _file_kinds(parameter, pressure_levels)
+                kind
+                for parameter in parameters
+                for kind in _file_kinds(parameter, pressure_levels, tree.key_of, tree.compression)
             ),
             centre=DWD_CENTRE,
             mirror=MirrorSpec(key_prefix="{init:%Y%m%d%H}/"),
@@ -231,6 +260,29 @@ def icon_eu_spec(
             last_file_after=dt.timedelta(hours=5),
         ),
     )
+
+
+REGULAR_TREE = IconTree(
+    dataset_id="dwd-icon-eu-forecast-5-day",
+    name="DWD ICON-EU forecast, 5 day",
+    description="Deutscher Wetterdienst ICON-EU 00, 06, 12 and 18z forecasts to 120 hours on "
+    "the regular 0.0625° Europe grid, every single-level and pressure-level parameter of DWD's "
+    "open data, served as virtual references to the original bz2-compressed GRIB2 messages "
+    "(copied unchanged to the project's mirror: DWD keeps them a day).",
+    grid=ICON_EU_GRID,
+    start=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    key_of=regular_key,
+    compression="bz2",
+)
+
+
+def icon_eu_spec(
+    parameters: tuple[IconParameter, ...] = PARAMETERS,
+    pressure_levels: tuple[int, ...] = PRESSURE_LEVELS_HPA,
+) -> DatasetSpec:
+    """The regular-grid dataset of ``parameters`` on ``pressure_levels`` (see
+    :func:`icon_spec`)."""
+    return icon_spec(REGULAR_TREE, parameters, pressure_levels)
 
 
 DWD_ICON_EU_FORECAST_5_DAY = icon_eu_spec()

@@ -1,14 +1,17 @@
 """DWD provider: placing ICON's one-message files (no index: ``index_format="none"``).
 
-DWD writes one bz2-compressed GRIB2 message per file, named by parameter, lead and (on pressure
-levels) level: ``icon-eu_europe_regular-lat-lon_single-level_2026113000_006_T_2M.grib2.bz2``,
-``..._pressure-level_2026113000_006_500_T.grib2.bz2``. So the spec has one file kind per
-parameter (per parameter and pressure level), and a file's only message is recognised by its
-file kind: the key of the whole-object entry is the kind's name, and the file's table holds the
-one variable (at the one level) the spec expects of that kind at that lead. The message's own
-bytes are compared with the variable by GRIB2 parameter triple and by gribberish's level type
-text and value (Pa on pressure levels), not by the decoder's abbreviation: gribberish has no
-names for most of DWD's local parameters (``ASWDIR_S`` 0-4-198 reads as ``missing``).
+DWD writes one GRIB2 message per file, named by parameter, lead and (on pressure levels)
+level: bz2-compressed in the regular lat/lon tree
+(``icon-eu_europe_regular-lat-lon_single-level_2026113000_006_T_2M.grib2.bz2``,
+``..._pressure-level_2026113000_006_500_T.grib2.bz2``), uncompressed in the icosahedral v1 tree
+(``T_2M/r/2026-12-01T00:00/s/PT006H00M.grib2``, ``T/lvt1/100/lv1/50000/r/...``). So the
+spec has one file kind per parameter (per parameter and pressure level), and a file's only
+message is recognised by its file kind: the key of the whole-object entry is the kind's name,
+and the file's table holds the one variable (at the one level) the spec expects of that kind at
+that lead. The message's own bytes are compared with the variable by GRIB2 parameter triple and
+by gribberish's level type text and value (Pa on pressure levels), not by the decoder's
+abbreviation: gribberish has no names for most of DWD's local parameters (``ASWDIR_S`` 0-4-198
+reads as ``missing``).
 """
 
 from __future__ import annotations
@@ -70,7 +73,10 @@ class DwdProvider:
                 )
             ((variable, _),) = held
             param = icon_match(variable).param
-            if not kind.data_key.endswith(f"_{param}.grib2.bz2"):
+            names_it = (  # the regular tree's file name, or the v1 tree's parameter directory
+                kind.data_key.endswith(f"_{param}.grib2.bz2") or f"/{param}/" in kind.data_key
+            )
+            if not names_it:
                 raise ValueError(
                     f"file kind {kind.name!r}: key {kind.data_key!r} does not name {param}"
                 )
