@@ -200,16 +200,33 @@ class AppendDimension(FrozenModel):
     name: Literal["init_time", "time"] = "init_time"
     start: dt.datetime = Field(description="First value of the archive (UTC).")
     frequency: dt.timedelta
+    end: dt.datetime | None = Field(
+        None,
+        description="Last value of the archive (UTC) where the producer has stopped publishing "
+        "it (DWD's regular ICON-EU tree); None: the archive goes on.",
+    )
 
-    @field_validator("start")
+    @field_validator("start", "end")
     @classmethod
-    def _utc(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
+    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None or value.tzinfo is None:
+            return None if value is None else value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
 
+    @model_validator(mode="after")
+    def _end_on_the_axis(self) -> AppendDimension:
+        if self.end is not None:
+            offset = self.end - self.start
+            if offset < dt.timedelta(0) or offset % self.frequency:
+                raise ValueError(
+                    f"{self.name} axis end {self.end.isoformat()} is not a value of the axis "
+                    f"(start {self.start.isoformat()}, every {self.frequency})"
+                )
+        return self
+
     def index_of(self, value: dt.datetime) -> int:
-        """Position of ``value`` on the axis; errors if it is before start or off-cadence."""
+        """Position of ``value`` on the axis; errors if it is before start, after the end or
+        off-cadence."""
         value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
         offset = value - self.start
         position, remainder = divmod(offset, self.frequency)
@@ -218,17 +235,26 @@ class AppendDimension(FrozenModel):
                 f"{value.isoformat()} is not on the {self.name} axis "
                 f"(start {self.start.isoformat()}, every {self.frequency})"
             )
+        if self.end is not None and value > self.end:
+            raise ValueError(
+                f"{value.isoformat()} is after the {self.name} axis ends ({self.end.isoformat()}"
+                ": the producer stopped publishing it)"
+            )
         return int(position)
 
     def index_of_at_or_before(self, value: dt.datetime) -> int:
-        """Position of the last axis value at or before ``value``."""
+        """Position of the last axis value at or before ``value`` (the end, past the end)."""
         offset = value.astimezone(dt.UTC) - self.start
         if offset < dt.timedelta(0):
             raise ValueError(f"{value.isoformat()} is before the {self.name} axis starts")
-        return int(offset // self.frequency)
+        position = int(offset // self.frequency)
+        if self.end is not None:
+            position = min(position, int((self.end - self.start) // self.frequency))
+        return position
 
     def latest_at_or_before(self, value: dt.datetime) -> dt.datetime:
-        """The last axis value at or before ``value``: the newest cycle at a given moment."""
+        """The last axis value at or before ``value``: the newest cycle at a given moment (the
+        end, once the archive has ended)."""
         return self.value_at(self.index_of_at_or_before(value))
 
     def value_at(self, position: int) -> dt.datetime:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -132,13 +133,18 @@ def test_partitions_start_at_the_append_start_with_the_spec_cadence(spec: Datase
     first = partitions.time_window_for_partition_key(partitions.get_first_partition_key())
     assert first.start == axis.start
     assert first.end - first.start == axis.frequency
-    # The newest partition is the cycle now being published (its window is still open).
-    with partition_loading_context(effective_dt=axis.value_at(1000) + axis.frequency / 2):
-        newest = partitions.get_last_partition_key()
-        count = len(partitions.get_partition_keys())
-    assert newest is not None
-    assert partitions.time_window_for_partition_key(newest).start == axis.value_at(1000)
-    assert count == 1001
+    # The newest partition is the cycle now being published (its window is still open), or the
+    # archive's end once the producer has stopped publishing it.
+    for now in (axis.value_at(1000) + axis.frequency / 2, dt.datetime(2100, 1, 1, tzinfo=dt.UTC)):
+        with partition_loading_context(effective_dt=now):
+            newest = partitions.get_last_partition_key()
+            count = len(partitions.get_partition_keys())
+        assert newest is not None
+        expected = axis.latest_at_or_before(now)
+        assert partitions.time_window_for_partition_key(newest).start == expected
+        assert count == axis.index_of(expected) + 1
+        if axis.end is not None:
+            assert expected == axis.end
 
 
 @every_dataset

@@ -284,3 +284,22 @@ def test_every_grid_coordinate_and_mapping_name_is_reserved(spec: DatasetSpec) -
     if (mapping := spec.grid.grid_mapping()) is not None:
         names.add(mapping[0])
     assert names <= GRID_COORDINATE_NAMES
+
+
+def test_an_ended_axis_stops_at_its_end() -> None:
+    """An archive the producer stopped publishing: its end is a value of the axis, positions
+    after it are refused, and the newest value at any later moment is the end."""
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2026, 11, 30, 18, tzinfo=dt.UTC)
+    axis = AppendDimension(start=start, frequency=dt.timedelta(hours=6), end=end)
+    assert axis.index_of(end) == 119
+    with pytest.raises(ValueError, match="after the init_time axis ends"):
+        axis.index_of(end + dt.timedelta(hours=6))
+    assert axis.latest_at_or_before(dt.datetime(2026, 11, 30, 20, tzinfo=dt.UTC)) == end
+    assert axis.latest_at_or_before(dt.datetime(2027, 1, 1, tzinfo=dt.UTC)) == end
+    assert axis.latest_at_or_before(dt.datetime(2026, 11, 30, 17, tzinfo=dt.UTC)) == end - (
+        dt.timedelta(hours=6)
+    )
+    for off_axis in (end + dt.timedelta(hours=1), start - dt.timedelta(hours=6)):
+        with pytest.raises(ValidationError, match="is not a value of the axis"):
+            AppendDimension(start=start, frequency=dt.timedelta(hours=6), end=off_axis)

@@ -37,9 +37,10 @@ changes. DWD ended the ``weather/nwp/icon-eu/grib/`` tree after 30 Nov 2026: **t
 with init 2026-11-30 18z**. Its successor, ``weather/nwp/v1/``, publishes ICON-EU only on the
 native icosahedral grid: live ICON-EU data goes on in
 :mod:`vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day` (same parameters, leads
-and mirror; the shared parts are :func:`icon_spec`). Until the core knows an archive end,
-partitions of this dataset after 2026-11-30 18z never complete (its publication sensor should
-stay off; currency warns).
+and mirror; the shared parts are :func:`icon_spec`). The append dimension ends there
+(``AppendDimension.end``): the last partition is 2026-11-30 18z, the sensor and the mirror
+schedule start nothing after it, and currency judges the archive current once that partition
+is complete. Its partitions read from the mirror from then on.
 
 **Archive start: 2026-11-01 00z**, the first init the project's mirror is assumed to hold
 complete (DWD itself keeps no history): set it to the mirror's first complete init.
@@ -212,6 +213,7 @@ class IconTree:
     description: str
     grid: Grid
     start: dt.datetime
+    end: dt.datetime | None  # the last init, where DWD ended the tree
     key_of: KeyOf
     compression: Literal["none", "bz2"]
 
@@ -232,7 +234,7 @@ def icon_spec(
         "terms (CC BY 4.0). Source: Deutscher Wetterdienst.",
         provider="dwd",
         append_dimension=AppendDimension(
-            name="init_time", start=tree.start, frequency=dt.timedelta(hours=6)
+            name="init_time", start=tree.start, frequency=dt.timedelta(hours=6), end=tree.end
         ),
         lead_times=LeadTimeSchedule(
             segments=(
@@ -271,6 +273,7 @@ REGULAR_TREE = IconTree(
     "(copied unchanged to the project's mirror: DWD keeps them a day).",
     grid=ICON_EU_GRID,
     start=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    end=dt.datetime(2026, 11, 30, 18, tzinfo=dt.UTC),
     key_of=regular_key,
     compression="bz2",
 )

@@ -69,6 +69,7 @@ ICOSAHEDRAL_TREE = IconTree(
     "GRIB2 messages (copied unchanged to the project's mirror: DWD keeps them a day).",
     grid=ICON_EU_ICOSAHEDRAL_GRID,
     start=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    end=None,
     key_of=v1_key,
     compression="none",
 )

@@ -21,10 +21,13 @@ def cron_schedule(frequency: dt.timedelta) -> str:
 
 def partitions_definition(spec: DatasetSpec) -> TimeWindowPartitionsDefinition:
     """Partitions from the archive start; ``end_offset=1`` includes the cycle now being run,
-    because a forecast's files appear hours before its 6-hour window would close."""
+    because a forecast's files appear hours before its 6-hour window would close. An archive
+    with an end has its last partition there (Dagster's ``end`` is the first value excluded)."""
+    axis = spec.append_dimension
     return TimeWindowPartitionsDefinition(
-        start=spec.append_dimension.start,
-        cron_schedule=cron_schedule(spec.append_dimension.frequency),
+        start=axis.start,
+        end=None if axis.end is None else axis.end + axis.frequency,
+        cron_schedule=cron_schedule(axis.frequency),
         fmt=PARTITION_FORMAT,
         timezone="UTC",
         end_offset=1,

@@ -30,6 +30,7 @@ from vidx_offline.icon_archive import (
 )
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_pipeline.checks.base import CheckInputs
+from vidx_pipeline.checks.currency import newest_due
 from vidx_pipeline.checks.decode_health import decode_health
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.datasets.dwd_icon_eu_catalog import PARAMETERS, PRESSURE_LEVELS_HPA
@@ -37,6 +38,9 @@ from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import icon_eu_spec
 from vidx_pipeline.index_formats.base import BadDataError
 from vidx_pipeline.ingest import IngestResult, IngestSettings, ingest_partition
 from vidx_pipeline.mirror import MirrorError, mirror_partition, mirrored_spec
+from vidx_pipeline.orchestration.mirror import partitions_at_producer
+from vidx_pipeline.orchestration.partitions import partitions_definition
+from vidx_pipeline.orchestration.sensors import candidate_partitions
 from vidx_pipeline.repository import (
     DatasetRepository,
     RepositorySettings,
@@ -172,6 +176,23 @@ def test_the_spec_grid_is_the_real_icon_eu_message_grid() -> None:
     header = parse_grib_header(bz2.decompress(real.read_bytes()), source=str(real))
     assert SPEC.grid.header_problems(header.grid) == []
     assert header.centre == SPEC.source.centre
+
+
+def test_the_regular_tree_ended_with_the_2026_11_30_18z_run() -> None:
+    """DWD ended the tree after 30 Nov 2026: its last init is followed, mirrored and due as any
+    other; after it nothing is started, mirrored or due, and the partitions stop there."""
+    end = dt.datetime(2026, 11, 30, 18, tzinfo=dt.UTC)
+    assert SPEC.append_dimension.end == end
+    during = end + dt.timedelta(hours=3)
+    assert candidate_partitions(SPEC, during, dt.timedelta(0))[0] == end
+    assert partitions_at_producer(SPEC, during)[-1] == end
+    after = dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC)
+    assert candidate_partitions(SPEC, after, dt.timedelta(hours=1)) == []
+    assert partitions_at_producer(SPEC, after) == []
+    assert newest_due(SPEC, after) == end
+    assert partitions_definition(SPEC).get_partition_keys(current_time=after)[-1] == (
+        "2026-11-30T18:00"
+    )
 
 
 # ---- discovery, ingest and reads over HTTP ----

@@ -108,6 +108,16 @@ def _died_of_sigkill(instance: DagsterInstance, run_id: str) -> bool:
     )
 
 
+def _events(instance: DagsterInstance, run_id: str) -> str:
+    """The run's events, one line each (type and message): what failed it, where a test
+    expected something else to."""
+    return "\n".join(
+        f"{r.dagster_event.event_type_value if r.dagster_event else 'log'}: "
+        f"{(r.dagster_event.message if r.dagster_event else r.user_message) or ''}"
+        for r in instance.all_logs(run_id)
+    )
+
+
 def _committed(instance: DagsterInstance, run_id: str) -> bool:
     return any((r.user_message or "").startswith("committed ") for r in instance.all_logs(run_id))
 
@@ -174,7 +184,7 @@ def test_sensor_run_commit_checks_and_recovery_of_a_killed_run(
             instance.report_run_failed(status)
         else:  # the code server saw the run's process die of this SIGKILL and failed the run
             assert status.status == DagsterRunStatus.FAILURE
-            assert _died_of_sigkill(instance, first.run_id), daemon.log_tail()
+            assert _died_of_sigkill(instance, first.run_id), _events(instance, first.run_id)
         repo = open_repository(
             spec, _repository_settings(env, local_s3), source_endpoint=local_s3.endpoint
         )
