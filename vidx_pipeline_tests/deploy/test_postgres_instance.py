@@ -99,10 +99,11 @@ def _run_worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
 
 
 def _died_of_sigkill(instance: DagsterInstance, run_id: str) -> bool:
-    """The code server reported the run's process killed by SIGKILL (its engine event)."""
+    """The code server reported the run's process killed by SIGKILL (its engine event, which
+    Dagster prefixes with the reporter's name, e.g. ``[DagsterApiServer]``)."""
     killed = f"Run execution process for {run_id} was terminated by signal 9 (SIGKILL)."
     return any(
-        (r.dagster_event.message or "").startswith(killed)
+        killed in (r.dagster_event.message or "")
         for r in instance.all_logs(run_id)
         if r.dagster_event is not None
     )
