@@ -4,6 +4,10 @@ that stopping a tool leaves nothing running."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -43,3 +47,24 @@ def command_line(pid: int) -> str:
     with contextlib.suppress(OSError):
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     return ""
+
+
+def terminate(
+    process: subprocess.Popen[str] | subprocess.Popen[bytes], started: Iterable[int]
+) -> dict[int, str]:
+    """SIGTERM ``process`` alone (not its group), wait for it to end (it must end failing),
+    and return those of ``started`` still running, with their command lines."""
+    os.kill(process.pid, signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert process.returncode != 0
+    return {pid: command_line(pid) for pid in started if running(pid)}
+
+
+def kill_all(
+    process: subprocess.Popen[str] | subprocess.Popen[bytes], started: Iterable[int]
+) -> None:
+    """SIGKILL ``process`` and ``started`` (a test's clean-up, whatever happened) and reap it."""
+    for pid in [process.pid, *started]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)

@@ -8,9 +8,7 @@ encoding.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vidx_offline_tests.process_tree import command_line, descendants, running
+from vidx_offline_tests.process_tree import command_line, descendants, kill_all, terminate
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_LINE = "[demo] local S3 API on "
@@ -50,14 +48,7 @@ def test_a_terminated_demo_stops_its_s3_server(tmp_path: Path) -> None:
         started = descendants(demo.pid)
         assert any("moto_server" in command_line(pid) for pid in started)
 
-        os.kill(demo.pid, signal.SIGTERM)  # a plain kill of the demo alone, not of its group
-        demo.communicate(timeout=120)
-
-        assert demo.returncode != 0
-        left = {pid: command_line(pid) for pid in started if running(pid)}
+        left = terminate(demo, started)
         assert not left, f"still running after the demo was terminated: {left}"
     finally:
-        for pid in [demo.pid, *started]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        demo.wait(timeout=30)
+        kill_all(demo, started)

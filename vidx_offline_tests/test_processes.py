@@ -4,9 +4,7 @@ processes and orphan watchers behind when only its own PID is killed)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -14,7 +12,7 @@ import time
 from pathlib import Path
 
 from vidx_offline.processes import run_process_group
-from vidx_offline_tests.process_tree import command_line, descendants, running
+from vidx_offline_tests.process_tree import command_line, descendants, kill_all, terminate
 
 ROOT = Path(__file__).resolve().parents[1]
 SLEEPER = "import time; time.sleep(600)"
@@ -59,14 +57,7 @@ def test_a_terminated_tool_stops_the_command_and_what_the_command_started() -> N
             started = descendants(tool.pid)
         assert sum(command_line(pid).endswith(f"-c {SLEEPER} ") for pid in started) == 1
 
-        os.kill(tool.pid, signal.SIGTERM)
-        tool.wait(timeout=60)
-
-        assert tool.returncode != 0
-        left = {pid: command_line(pid) for pid in started if running(pid)}
+        left = terminate(tool, started)
         assert not left, f"still running after the tool was terminated: {left}"
     finally:
-        for pid in [tool.pid, *started]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        tool.wait(timeout=30)
+        kill_all(tool, started)

@@ -115,6 +115,7 @@ class GribHeader:
     subcentre: int
     reference_time: dt.datetime
     grid: GridHeader
+    grid_offset: int  # where section 3 starts (after section 1 and any section 2)
     length: int  # octets of sections 0 to 3: section 4 starts here
 
 
@@ -399,5 +400,6 @@ def parse_grib_header(data: bytes, *, source: str) -> GribHeader:
         subcentre=subcentre,
         reference_time=reference_time,
         grid=grid,
+        grid_offset=pos,
         length=pos + length,
     )

@@ -41,7 +41,6 @@ class MessageFacts:
 _PARAMETER_CATEGORY_OCTET = 10  # of section 4, in every product definition template
 _PARAMETER_NUMBER_OCTET = 11
 _GRIBBERISH_GRID_TEMPLATES = frozenset({0, 10, 20, 30})
-_SECTION0_LENGTH = 16
 
 
 class MessageFactsError(ValueError):
@@ -85,9 +84,6 @@ def _gribberish_readable(message: bytes, header: GribHeader) -> bytes:
     as many points) and section 0's total length adjusted, every other section unchanged."""
     if header.grid.template in _GRIBBERISH_GRID_TEMPLATES:
         return message
-    start = _SECTION0_LENGTH
-    while message[start + 4] != 3:  # sections 1 and 2 (parse_grib_header checked the lengths)
-        start += int.from_bytes(message[start : start + 4], "big")
     points = header.grid.number_of_points
     section3 = struct.pack(
         ">IBBIBBHB15xIIIIiiBiiIIB",
@@ -112,7 +108,7 @@ def _gribberish_readable(message: bytes, header: GribHeader) -> bytes:
         0,  # Dj
         0,  # scanning mode
     )
-    rewritten = message[:start] + section3 + message[header.length :]
+    rewritten = message[: header.grid_offset] + section3 + message[header.length :]
     return rewritten[:8] + len(rewritten).to_bytes(8, "big") + rewritten[16:]
 
 

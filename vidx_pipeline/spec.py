@@ -209,9 +209,9 @@ class AppendDimension(FrozenModel):
     @field_validator("start", "end")
     @classmethod
     def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is None or value.tzinfo is None:
-            return None if value is None else value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
     @model_validator(mode="after")
     def _end_on_the_axis(self) -> AppendDimension:
@@ -497,7 +497,7 @@ class UnstructuredGrid(FrozenModel):
         return (self.cells,)
 
     def coordinates(self) -> dict[str, tuple[tuple[str, ...], np.ndarray, dict[str, str]]]:
-        """None: the cells' positions are in the grid file, not in the messages."""
+        """No coordinates: the cells' positions are in the grid file, not in the messages."""
         return {}
 
     def grid_mapping(self) -> None:

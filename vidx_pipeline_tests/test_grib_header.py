@@ -135,6 +135,7 @@ def assert_same_as_eccodes(header: GribHeader, message: bytes, what: str) -> Non
             "centre": eccodes.codes_get_long(gid, "centre"),
             "subcentre": get(gid, "subCentre"),
             "reference_time": reference_time,
+            "grid_offset": get(gid, "offsetSection3"),
             "grid.template": template,
             "grid.ni": get(gid, "Ni"),
             "grid.nj": get(gid, "Nj"),
@@ -170,6 +171,7 @@ def assert_same_as_eccodes(header: GribHeader, message: bytes, what: str) -> Non
         "centre": header.centre,
         "subcentre": header.subcentre,
         "reference_time": header.reference_time,
+        "grid_offset": header.grid_offset,
         **{f"grid.{name}": value for name, value in vars(header.grid).items()},
     }
     assert actual.keys() == expected.keys(), what

@@ -130,6 +130,22 @@ def assert_reads_as_eccodes(
         np.testing.assert_allclose(chunk.values, expected, rtol=1e-6, err_msg=file.key)
 
 
+def assert_refused_and_nothing_committed(
+    spec: DatasetSpec, tmp_path: Path, partition: dt.datetime, key: str, expected: str
+) -> None:
+    """Ingesting ``partition`` refuses the object at ``key`` with an error naming it and saying
+    ``expected``, and commits nothing."""
+    repository = open_repository(spec, RepositorySettings(local_root=str(tmp_path / "repos")))
+    snapshots = [s.id for s in repository.repo.ancestry(branch="main")]
+    with pytest.raises(BadDataError) as raised:
+        ingest_partition(
+            spec, repository, open_source_store(spec.source.store), partition, IngestSettings()
+        )
+    assert key in str(raised.value)
+    assert expected in str(raised.value)
+    assert [s.id for s in repository.repo.ancestry(branch="main")] == snapshots
+
+
 # ---- the spec and its catalog ----
 
 
@@ -323,15 +339,7 @@ def test_a_message_not_on_the_spec_grid_is_refused_and_nothing_committed(
     mtime = (served.root / bad.key).stat().st_mtime
     write_icon_file(served.root, bad.field, INIT, bad.lead_hours, grib, mtime=mtime)
 
-    repository = open_repository(spec, RepositorySettings(local_root=str(tmp_path / "repos")))
-    snapshots = [s.id for s in repository.repo.ancestry(branch="main")]
-    with pytest.raises(BadDataError) as raised:
-        ingest_partition(
-            spec, repository, open_source_store(spec.source.store), INIT, IngestSettings()
-        )
-    assert bad.key in str(raised.value)
-    assert expected in str(raised.value)
-    assert [s.id for s in repository.repo.ancestry(branch="main")] == snapshots
+    assert_refused_and_nothing_committed(spec, tmp_path, INIT, bad.key, expected)
 
 
 # ---- the mirror ----

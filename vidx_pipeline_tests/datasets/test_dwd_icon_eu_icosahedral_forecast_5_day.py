@@ -33,7 +33,6 @@ from vidx_pipeline.datasets.dwd_icon_eu_catalog import PARAMETERS
 from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import icon_spec
 from vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day import ICOSAHEDRAL_TREE
 from vidx_pipeline.grib_header import parse_grib_header
-from vidx_pipeline.index_formats.base import BadDataError
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.mirror import mirror_partition, mirrored_spec
 from vidx_pipeline.repository import RepositorySettings, open_repository
@@ -49,6 +48,7 @@ from vidx_pipeline.spec import (
 )
 from vidx_pipeline_tests.datasets.test_dwd_icon_eu_forecast_5_day import (
     assert_reads_as_eccodes,
+    assert_refused_and_nothing_committed,
     read_dataset,
 )
 
@@ -202,12 +202,4 @@ def test_a_message_on_another_grid_is_refused_and_nothing_committed(
         served.root, bad.field, INIT, bad.lead_hours, grib, mtime=mtime, tree="icosahedral"
     )
 
-    repository = open_repository(spec, RepositorySettings(local_root=str(tmp_path / "repos")))
-    snapshots = [s.id for s in repository.repo.ancestry(branch="main")]
-    with pytest.raises(BadDataError) as raised:
-        ingest_partition(
-            spec, repository, open_source_store(spec.source.store), INIT, IngestSettings()
-        )
-    assert bad.key in str(raised.value)
-    assert expected in str(raised.value)
-    assert [s.id for s in repository.repo.ancestry(branch="main")] == snapshots
+    assert_refused_and_nothing_committed(spec, tmp_path, INIT, bad.key, expected)
