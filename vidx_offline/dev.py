@@ -1,13 +1,20 @@
 """``make dev``: Dagster's webserver and daemon on this code location, offline, sensors on.
 
-Starts a loopback S3 API with the GFS, GEFS, HRRR and ECMWF buckets, then ``dagster dev -w
-workspace.yaml`` pointed at it (instance in ``.local/dagster-dev``, publication sensors on), then
+Starts a loopback S3 API with the GFS, GEFS, HRRR and ECMWF buckets and a loopback HTTP server
+in DWD's layout, then ``dagster dev -w workspace.yaml`` pointed at both (``VIDX_S3_ENDPOINT``,
+``VIDX_HTTP_ENDPOINT``; instance in ``.local/dagster-dev``, publication sensors on), then
 publishes there over time, at full resolution, the current GFS cycle's first leads, the current
 GEFS cycle's first leads of two members (both file kinds), the current HRRR cycle's first leads
 and the current ECMWF ENS cycle's first steps (a few fields of three members, one file per
-step). Watch the sensors start operational runs and the runs commit file by file at
-http://127.0.0.1:3000; the repositories are in ``.local/dagster-dev/icechunk``. Ctrl-C stops
-everything (the server and every run it started).
+step). The HTTP server holds DWD's ICON-EU in both trees, a few parameters at the first leads:
+the icosahedral v1 tree's current run (its mirror schedule copies it within 10 minutes once its
+publication has started, then its publication sensor ingests it from the mirror), the regular
+tree's last run, 2026-11-30 18z (materialize its mirror and dataset partitions from the UI), and
+the ICON-EU grid file where DWD publishes it (``VIDX_GRID_FILES``: the icosahedral cube gets its
+cells' positions at its first run). Watch the sensors start operational runs and the runs commit
+file by file at http://127.0.0.1:3000; the repositories are in ``.local/dagster-dev/icechunk``,
+the mirror in ``.local/dagster-dev/mirror``. Ctrl-C stops everything (the servers and every run
+they started).
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from vidx_offline.ecmwf_encode import SAMPLE_FIELDS
 from vidx_offline.gefs_archive import GefsArchiveConfig, render_gefs_file
 from vidx_offline.gfs_archive import GfsArchiveConfig
 from vidx_offline.hrrr_archive import HrrrArchiveConfig, render_hrrr_file
+from vidx_offline.http_server import running_http_server
+from vidx_offline.icon_archive import write_icon_archive
+from vidx_offline.icon_demo import ICON_FIELDS, ICOSAHEDRAL, REGULAR
+from vidx_offline.icon_grid_file import DWD_GRID_FILES_DIRECTORY, write_icon_grid_file
 from vidx_offline.processes import (
     interrupt_on_termination,
     kill_process_group,
@@ -33,10 +44,22 @@ from vidx_offline.processes import (
 from vidx_offline.publisher import CyclePublisher, render_cycle
 from vidx_offline.s3_server import running_s3_server
 from vidx_pipeline.datasets import get_dataset
+from vidx_pipeline.orchestration.mirror import partitions_at_producer
+from vidx_pipeline.orchestration.sensors import PUBLICATION_GRACE, candidate_partitions
 from vidx_pipeline.providers.noaa import wgrib2_fields
+from vidx_pipeline.spec import DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".local" / "dagster-dev"
+
+
+def _icon_init(spec: DatasetSpec, now: dt.datetime) -> dt.datetime:
+    """The ICON-EU run to serve: the newest one both the mirror schedule copies and the
+    publication sensor still watches, else the current one (copied once its publication starts),
+    or the archive's last run once it has ended."""
+    watched = candidate_partitions(spec, now, PUBLICATION_GRACE)
+    at_producer = [when for when in partitions_at_producer(spec, now) if when in watched]
+    return max(at_producer) if at_producer else spec.append_dimension.latest_at_or_before(now)
 
 
 def main() -> int:
@@ -47,6 +70,7 @@ def main() -> int:
     parser.add_argument("--gefs-leads", type=int, default=3, help="GEFS leads to publish")
     parser.add_argument("--hrrr-leads", type=int, default=2, help="HRRR leads to publish")
     parser.add_argument("--ecmwf-leads", type=int, default=3, help="ECMWF ENS steps to publish")
+    parser.add_argument("--icon-leads", type=int, default=2, help="ICON-EU leads to serve")
     parser.add_argument("--file-interval", type=float, default=5.0, help="seconds between files")
     args = parser.parse_args()
 
@@ -101,7 +125,24 @@ def main() -> int:
 
     HOME.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "dagster.yaml", HOME / "dagster.yaml")
-    with running_s3_server(HOME / "s3-server.log") as s3:
+    opendata = HOME / "opendata"
+    shutil.rmtree(opendata, ignore_errors=True)
+    for section in (ICOSAHEDRAL, REGULAR):  # the demo's trees, at dev's leads and inits
+        icon = get_dataset(section.tree.dataset_id)
+        icon_init = _icon_init(icon, dt.datetime.now(dt.UTC))
+        icon_leads = tuple(icon.lead_hours[: args.icon_leads])
+        icon_files = write_icon_archive(
+            opendata,
+            (icon_init,),
+            icon_leads,
+            fields=ICON_FIELDS,
+            packing="grid_ccsds",
+            tree=section.archive_tree,
+        )
+        print(f"encoded {len(icon_files)} {section.label} files of {icon_init:%Y-%m-%d %Hz}")
+    grid_file = write_icon_grid_file(opendata / DWD_GRID_FILES_DIRECTORY)
+    print(f"wrote the ICON-EU grid file {grid_file.path.name}", flush=True)
+    with running_s3_server(HOME / "s3-server.log") as s3, running_http_server(opendata) as http:
         s3.create_bucket(spec.source.s3.bucket, public_read=True)
         s3.create_bucket(gefs.source.s3.bucket, public_read=True)
         s3.create_bucket(hrrr.source.s3.bucket, public_read=True)
@@ -111,6 +152,9 @@ def main() -> int:
             **s3.env(),
             "DAGSTER_HOME": str(HOME),
             "VIDX_REPO_ROOT": str(HOME / "icechunk"),
+            "VIDX_HTTP_ENDPOINT": http.base_url.rstrip("/"),
+            "VIDX_GRID_FILES": http.base_url + DWD_GRID_FILES_DIRECTORY,
+            "VIDX_MIRROR_ROOT": str(HOME / "mirror"),
             "VIDX_SENSORS": "on",
         }
         server = subprocess.Popen(
@@ -121,7 +165,11 @@ def main() -> int:
             preexec_fn=reset_signal_handlers,
         )
         try:
-            print(f"S3 API {s3.endpoint}; Dagster UI http://127.0.0.1:3000", flush=True)
+            print(
+                f"S3 API {s3.endpoint}; DWD's paths on {http.base_url}; "
+                "Dagster UI http://127.0.0.1:3000",
+                flush=True,
+            )
             publisher = CyclePublisher(
                 s3.store(spec.source.s3.bucket),
                 files,

@@ -4,11 +4,13 @@ written in DWD's layout, served by the loopback HTTP server with autoindex pages
 unchanged into a local mirror, ingested from the mirror, and every message read through the
 repository compared with ecCodes' decode of its bytes. The regular tree (bz2, the real
 657 x 1097 grid; its last init is 2026-11-30 18z) and the icosahedral v1 tree that replaced it
-(uncompressed, the real 659,156-cell grid).
+(uncompressed, the real 659,156-cell grid, whose cell positions are attached from the grid file
+served where DWD publishes it).
 
-It runs in process, not through the ``dagster`` CLI as the other sections do: the code location
-reads DWD at ``https://opendata.dwd.de/`` (an HTTP store has no endpoint override, unlike S3's
-``VIDX_S3_ENDPOINT``), so the demo gives the spec the loopback server's base URL itself.
+It runs in process, not through the ``dagster`` CLI as the other sections do, on a spec cut to
+the few parameters and leads it writes, and gives that spec the loopback server's base URL
+itself (the code location reaches the server through ``VIDX_HTTP_ENDPOINT``, as ``make dev``
+does).
 """
 
 from __future__ import annotations
@@ -22,16 +24,24 @@ import numpy as np
 import xarray as xr
 
 from vidx_offline.http_server import running_http_server
-from vidx_offline.icon_archive import IconField, Tree, write_icon_archive
+from vidx_offline.icon_archive import IconField, IcosahedralGrid, Tree, write_icon_archive
+from vidx_offline.icon_grid_file import DWD_GRID_FILES_DIRECTORY, write_icon_grid_file
 from vidx_offline.reference_decode import eccodes_decode
 from vidx_pipeline.datasets.dwd_icon_eu_catalog import PARAMETERS
 from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import REGULAR_TREE, IconTree, icon_spec
 from vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day import ICOSAHEDRAL_TREE
+from vidx_pipeline.grid_files import attach_cell_coordinates
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.mirror import mirror_partition, mirrored_spec
 from vidx_pipeline.repository import RepositorySettings, open_repository
 from vidx_pipeline.source_store import open_source_store
-from vidx_pipeline.spec import HttpStoreSpec, LeadTimeSchedule, LeadTimeSegment, LocalStoreSpec
+from vidx_pipeline.spec import (
+    HttpStoreSpec,
+    LeadTimeSchedule,
+    LeadTimeSegment,
+    LocalStoreSpec,
+    UnstructuredGrid,
+)
 
 ICON_LEADS = (0, 1, 81)
 ICON_FIELDS = (IconField("T_2M"), IconField("TOT_PREC"), IconField("T", 500))
@@ -107,9 +117,21 @@ def demo_icon_eu(
         result = ingest_partition(
             mirrored, repository, open_source_store(mirror), init, IngestSettings()
         )
+        if isinstance(spec.grid, UnstructuredGrid) and spec.grid.grid_file:
+            # DWD's grid file, where DWD publishes it: the cells' positions, attached.
+            grid = IcosahedralGrid(cells=spec.grid.cells)
+            write_icon_grid_file(http.root / DWD_GRID_FILES_DIRECTORY, grid)
+            attach_cell_coordinates(repository, http.base_url + DWD_GRID_FILES_DIRECTORY)
     session = repository.repo.readonly_session(branch="main")
     ds = xr.open_zarr(session.store, consolidated=False).sel(init_time=init.replace(tzinfo=None))
     say(f"{label}: {spec.dataset_id} dims {dict(ds.sizes)}, grid {spec.grid.dims}")
+    if "latitude" in ds.coords and ds.latitude.dims == ("cell",):
+        say(
+            f"{label}: cell coordinates from {ds.attrs['grid_file']}: latitude "
+            f"{float(ds.latitude.min()):.2f} to {float(ds.latitude.max()):.2f}, longitude "
+            f"{float(ds.longitude.min()):.2f} to {float(ds.longitude.max()):.2f}, "
+            f"{ds.sizes.get('vertex', 0)} vertices per cell"
+        )
     checked = 0
     differing = 0
     for file in written:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dagster import Definitions, define_asset_job, in_process_executor
 
 from vidx_pipeline.datasets import DATASETS
-from vidx_pipeline.mirror import mirrored_spec
+from vidx_pipeline.mirror import mirror_store_from_env, mirrored_spec
 from vidx_pipeline.orchestration.assets import (
     build_dataset_asset,
     repository_resource_key,
@@ -38,7 +38,6 @@ from vidx_pipeline.orchestration.mirror import (
     build_mirror_schedule,
     mirror_asset_name,
     mirror_job,
-    mirror_store_from_env,
     producer_resource_key,
 )
 from vidx_pipeline.orchestration.partitions import asset_name

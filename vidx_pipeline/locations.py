@@ -1,13 +1,14 @@
 """Where the datasets' repositories live and which endpoint reaches the producers' buckets, from
 the environment: one source of truth for the Dagster resources and for readers.
 
-The configuration is seven ``VIDX_*`` variables (:data:`ENV_VARS`, one per field of
+The configuration is nine ``VIDX_*`` variables (:data:`ENV_VARS`, one per field of
 :class:`Locations`); an empty value means "not set" (no bucket, the cloud's own endpoint), and an
 unset variable takes its local default (:data:`ENV_DEFAULTS`). The Dagster resources resolve
 them through ``EnvVar`` at run time (:mod:`vidx_pipeline.orchestration.resources`); readers
 (:mod:`vidx_pipeline.catalog`) through :func:`locations_from_env`, which also reads an optional
 TOML or JSON file named by :data:`LOCATIONS_FILE_ENV_VAR`, whose keys are the fields' names
-(``kind``, ``local_root``, ``bucket``, ``prefix``, ``region``, ``endpoint``, ``source_endpoint``).
+(``kind``, ``local_root``, ``bucket``, ``prefix``, ``region``, ``endpoint``, ``source_endpoint``,
+``http_source_endpoint``, ``grid_files``).
 A variable set in the environment wins over the file, the file over the defaults.
 
 Locations only: credentials come from the standard AWS variables when a store is opened, never
@@ -23,7 +24,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from vidx_pipeline.repository import RepositorySettings
 from vidx_pipeline.spec import FrozenModel
@@ -36,6 +37,8 @@ ENV_VARS = {
     "region": "VIDX_REPO_REGION",
     "endpoint": "VIDX_REPO_ENDPOINT",
     "source_endpoint": "VIDX_S3_ENDPOINT",
+    "http_source_endpoint": "VIDX_HTTP_ENDPOINT",
+    "grid_files": "VIDX_GRID_FILES",
 }
 """Environment variable of each location field (an empty value means "not set"); unset ones
 take :data:`ENV_DEFAULTS`."""
@@ -48,9 +51,11 @@ ENV_DEFAULTS = {
     "VIDX_REPO_REGION": "us-east-1",
     "VIDX_REPO_ENDPOINT": "",
     "VIDX_S3_ENDPOINT": "",
+    "VIDX_HTTP_ENDPOINT": "",
+    "VIDX_GRID_FILES": "",
 }
 """Local development values of :data:`ENV_VARS`: repositories under ``.local/icechunk``, the
-producers' own cloud buckets."""
+producers' own cloud buckets and servers."""
 
 LOCATIONS_FILE_ENV_VAR = "VIDX_LOCATIONS_FILE"
 """Names an optional TOML (``.toml``) or JSON (``.json``) file of location fields, read by
@@ -67,12 +72,22 @@ def none_if_empty(value: str | None) -> str | None:
     return value or None
 
 
+_NOT_REPOSITORY_FIELDS = ("source_endpoint", "http_source_endpoint", "grid_files")
+
+
 class Locations(FrozenModel):
-    """Where every dataset's repository lives, and the producers' endpoint (None: the cloud's
-    own; the loopback S3 API's for the offline archive). Holds no credentials."""
+    """Where every dataset's repository lives, and the producers' endpoints (None: their own):
+    ``source_endpoint`` for their S3 buckets (the loopback S3 API for the offline archive),
+    ``http_source_endpoint`` for their HTTP servers (the loopback HTTP server; see
+    :func:`vidx_pipeline.source_store.open_source_store`). ``grid_files``: where the grid
+    files of unstructured grids are (a directory or an ``http(s)`` URL prefix; None: cubes on
+    those grids get no cell coordinates; :mod:`vidx_pipeline.grid_files`). Holds no
+    credentials."""
 
     repository: RepositorySettings
     source_endpoint: str | None = None
+    http_source_endpoint: str | None = Field(default=None, pattern=r"^https?://[^/]+/?$")
+    grid_files: str | None = None
 
 
 def repository_settings(
@@ -102,10 +117,13 @@ def locations_from_values(values: Mapping[str, str]) -> Locations:
         )
     try:
         repository = repository_settings(
-            **{field: values[field] for field in ENV_VARS if field != "source_endpoint"}
+            **{field: values[field] for field in ENV_VARS if field not in _NOT_REPOSITORY_FIELDS}
         )
         return Locations(
-            repository=repository, source_endpoint=none_if_empty(values["source_endpoint"])
+            repository=repository,
+            source_endpoint=none_if_empty(values["source_endpoint"]),
+            http_source_endpoint=none_if_empty(values["http_source_endpoint"]),
+            grid_files=none_if_empty(values["grid_files"]),
         )
     except ValidationError as error:
         # Pydantic quotes the input; name the fields only.

@@ -36,9 +36,11 @@ not yet started and is raised (the objects copied before it stay: each is a whol
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import obstore
 from obstore.exceptions import NotFoundError
@@ -47,7 +49,7 @@ from obstore.store import HTTPStore, ObjectStore
 from vidx_pipeline.http_listing import ListedRow, forget_version, list_http_rows, remember_version
 from vidx_pipeline.index_formats.base import SourceObject
 from vidx_pipeline.source_files import ExpectedFile, expected_files, list_partition
-from vidx_pipeline.spec import DatasetSpec, StoreSpec
+from vidx_pipeline.spec import DatasetSpec, LocalStoreSpec, ObjectStoreSpec, StoreSpec
 
 MAX_PARALLEL_COPIES = 16
 """Objects copied at once: a DWD cycle is thousands of objects of a few hundred kB each, and
@@ -70,6 +72,39 @@ class MirrorResult:
     already_mirrored: int = 0
     copied: list[str] = field(default_factory=list)  # mirror keys written by this call
     bytes_copied: int = 0
+
+
+MIRROR_ENV_DEFAULTS = {
+    "VIDX_MIRROR_KIND": "local",
+    "VIDX_MIRROR_ROOT": ".local/mirror",
+    "VIDX_MIRROR_BUCKET": "",
+    "VIDX_MIRROR_REGION": "us-east-1",
+}
+"""Where the mirror is unless configured: the directory ``.local/mirror``."""
+
+
+def mirror_store_from_env(
+    environ: Mapping[str, str] | None = None,
+) -> ObjectStoreSpec | LocalStoreSpec:
+    """The mirror's store, as the environment configures it: ``VIDX_MIRROR_KIND`` ``local``
+    (the directory ``VIDX_MIRROR_ROOT``) or ``s3`` (the bucket ``VIDX_MIRROR_BUCKET`` in
+    ``VIDX_MIRROR_REGION``, read and written with credentials from the standard AWS variables,
+    on the producers' S3 endpoint ``VIDX_S3_ENDPOINT``); unset or empty variables take
+    :data:`MIRROR_ENV_DEFAULTS`."""
+    values = {**MIRROR_ENV_DEFAULTS, **{k: v for k, v in (environ or os.environ).items() if v}}
+    match values["VIDX_MIRROR_KIND"]:
+        case "local":
+            return LocalStoreSpec(root=str(Path(values["VIDX_MIRROR_ROOT"]).resolve()))
+        case "s3":
+            if not values["VIDX_MIRROR_BUCKET"]:
+                raise ValueError("VIDX_MIRROR_KIND=s3 needs VIDX_MIRROR_BUCKET")
+            return ObjectStoreSpec(
+                bucket=values["VIDX_MIRROR_BUCKET"],
+                region=values["VIDX_MIRROR_REGION"],
+                anonymous=False,
+            )
+        case other:
+            raise ValueError(f"VIDX_MIRROR_KIND={other!r}: expected 'local' or 's3'")
 
 
 def mirrored_spec(spec: DatasetSpec, mirror_store: StoreSpec) -> DatasetSpec:

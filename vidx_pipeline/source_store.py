@@ -8,7 +8,12 @@ Three kinds of store (:data:`vidx_pipeline.spec.StoreSpec`), matched here and no
   offline archive's loopback S3 API). The code path is the same either way.
 - ``http``: a plain file server (DWD's ``opendata.dwd.de``), read with obstore's ``HTTPStore``
   (GET and HEAD); listed through its directory index pages (:mod:`vidx_pipeline.http_listing`).
-  The S3 endpoint override does not apply.
+  Its own endpoint override (the storage resource's ``http_source_endpoint``, set for the
+  offline archive's loopback HTTP server) replaces the scheme, host and port of the base URL
+  and keeps its path. It applies to listing and GETs (the mirror's copies, ingest's reads),
+  not to refs: refs name the producer's own URL, and a repository reads them through
+  icechunk's HTTP container, which fetches that URL as written. The HTTP datasets' refs point
+  at their mirror.
 - ``local``: a local directory (the default mirror of a short-lived producer archive).
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import icechunk
 from obstore.exceptions import BaseError
@@ -80,22 +86,36 @@ def open_source_store(
     spec: StoreSpecs,
     endpoint: str | None = None,
     client: SourceClientSettings | None = None,
+    *,
+    http_endpoint: str | None = None,
 ) -> ObjectStore:
     """An obstore store for ``spec``. Public buckets are read unsigned; private ones take
-    credentials from the environment. ``endpoint`` overrides an S3 store's endpoint only;
+    credentials from the environment. ``endpoint`` overrides an S3 store's endpoint,
+    ``http_endpoint`` (``http://host:port``) an HTTP store's scheme, host and port;
     ``client`` sets timeouts and retries (the defaults of :class:`SourceClientSettings`)."""
     client = client or SourceClientSettings()
     match spec:
         case ObjectStoreSpec():
             return _s3_store(spec, endpoint, client)
         case HttpStoreSpec():
-            options = _client_options(spec.base_url, client)
+            base_url = http_base_url(spec, http_endpoint)
+            options = _client_options(base_url, client)
             return HTTPStore.from_url(
-                spec.base_url, client_options=options, retry_config=client.retry_config()
+                base_url, client_options=options, retry_config=client.retry_config()
             )
         case LocalStoreSpec():
             Path(spec.root).mkdir(parents=True, exist_ok=True)
             return LocalStore(spec.root)
+
+
+def http_base_url(spec: HttpStoreSpec, endpoint: str | None) -> str:
+    """``spec``'s base URL, on ``endpoint``'s scheme, host and port if one is given: the
+    producer's paths served from elsewhere (``https://opendata.dwd.de/weather/`` on
+    ``http://127.0.0.1:8000`` is ``http://127.0.0.1:8000/weather/``)."""
+    if not endpoint:
+        return spec.base_url
+    path = urlsplit(spec.base_url).path
+    return endpoint.rstrip("/") + path
 
 
 def _client_options(url: str, client: SourceClientSettings) -> ClientConfig:

@@ -478,14 +478,22 @@ class UnstructuredGrid(FrozenModel):
     """An unstructured grid (GRIB template 3.101; ICON's icosahedral triangles): one dim,
     ``cell``, in the producer's cell order. A message names its grid (``numberOfGridUsed`` and
     ``uuidOfHGrid``) but holds no coordinates: those are in the grid file the UUID names
-    (DWD's and MPI-M's grid files), so the cube carries the number and UUID as attributes and
-    no latitude/longitude."""
+    (DWD's and MPI-M's grid files, named ``grid_file``). The template carries the number, UUID
+    and file name as attributes and no latitude/longitude; where grid files are configured,
+    :mod:`vidx_pipeline.grid_files` attaches the cells' positions from that file."""
 
     kind: Literal["unstructured"] = "unstructured"
     cells: int = Field(gt=0)
     grid_number: int = Field(ge=0, description="GRIB numberOfGridUsed (ICON-EU: 27).")
     grid_uuid: str = Field(
         pattern=r"^[0-9a-f]{32}$", description="GRIB uuidOfHGrid, 32 lowercase hex digits."
+    )
+    grid_file: str | None = Field(
+        default=None,
+        pattern=r"^[\w.-]+\.nc$",
+        description="The grid file holding the cells' positions, as its producer names it "
+        "(ICON-EU: icon_grid_0027_R03B08_N02.nc); found, plain or .bz2, where grid files are "
+        "configured.",
     )
 
     @property
@@ -504,7 +512,10 @@ class UnstructuredGrid(FrozenModel):
         return None
 
     def attributes(self) -> dict[str, object]:
-        return {"grid_number": self.grid_number, "grid_uuid": self.grid_uuid}
+        attrs: dict[str, object] = {"grid_number": self.grid_number, "grid_uuid": self.grid_uuid}
+        if self.grid_file is not None:
+            attrs["grid_file"] = self.grid_file
+        return attrs
 
     def header_problems(self, grid: GridHeader) -> list[str]:
         if grid.template != 101:

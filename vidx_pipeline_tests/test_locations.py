@@ -88,10 +88,22 @@ def test_the_dagster_resource_reads_its_fields_the_same_way() -> None:
         "region": "eu-west-1",
         "endpoint": "",
         "source_endpoint": "http://127.0.0.1:3",
+        "http_source_endpoint": "http://127.0.0.1:4",
     }
     resource = RepositoryStorageResource(**values)
     env = {ENV_VARS[field]: value for field, value in values.items()}
     assert resource.locations() == locations_from_env(env)
+    assert resource.locations().http_source_endpoint == "http://127.0.0.1:4"
     assert resource.settings() == locations_from_env(env).repository
     with pytest.raises(LocationsConfigError, match="'local' or 's3'"):
         RepositoryStorageResource(kind="gcs").settings()
+
+
+def test_an_http_endpoint_is_a_scheme_and_host_only() -> None:
+    """The HTTP override replaces the producer's scheme, host and port and keeps its paths: an
+    endpoint with a path would drop the producer's, so it is refused naming the field."""
+    env = {"VIDX_HTTP_ENDPOINT": "http://127.0.0.1:8000/weather/"}
+    with pytest.raises(LocationsConfigError, match=r"\['http_source_endpoint'\]") as refused:
+        locations_from_env(env)
+    assert "weather" not in str(refused.value)
+    assert locations_from_env({"VIDX_HTTP_ENDPOINT": ""}).http_source_endpoint is None

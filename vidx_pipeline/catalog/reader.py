@@ -5,7 +5,8 @@ The repository is opened where :mod:`vidx_pipeline.locations` says (never create
 left behind), with the pipeline's own repository config (:func:`repository_config`: the
 virtual chunk container of the producer's bucket at the configured endpoint, manifest preload
 off) and every virtual chunk container of the dataset authorized (:func:`reader_credentials`:
-unsigned for public buckets, the standard AWS variables otherwise). Arrays stay lazy: nothing is
+unsigned for public buckets, the standard AWS variables otherwise; for a mirrored dataset, its
+mirror as the code location's ``VIDX_MIRROR_*`` variables place it). Arrays stay lazy: nothing is
 read until indexed, and each chunk read is one ranged GET of one GRIB message.
 """
 
@@ -20,8 +21,9 @@ import xarray as xr
 from vidx_pipeline.catalog.version import Version, readonly_session, select_version
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.locations import Locations, locations_from_env
+from vidx_pipeline.mirror import mirror_store_from_env, mirrored_spec
 from vidx_pipeline.repository import DatasetRepository, open_repository, reader_credentials
-from vidx_pipeline.spec import DatasetSpec
+from vidx_pipeline.spec import DatasetSpec, StoreSpec
 
 Chunks = int | dict[str, int] | Literal["auto"] | None
 """xarray's ``chunks``: None (default) reads lazily without dask; anything else needs dask."""
@@ -31,10 +33,21 @@ class UnauthorizedContainerError(RuntimeError):
     """The repository holds a virtual chunk container the dataset's spec does not authorize."""
 
 
+def reader_spec(spec: DatasetSpec, mirror_store: StoreSpec | None = None) -> DatasetSpec:
+    """The spec of what the refs point at: a mirrored dataset's (``source.mirror``) refs name
+    its mirror, where ``mirror_store`` says (default: where the ``VIDX_MIRROR_*`` variables put
+    it, as the code location reads them); any other spec is its own."""
+    if spec.source.mirror is None:
+        return spec
+    return mirrored_spec(spec, mirror_store or mirror_store_from_env())
+
+
 def open_published(spec: DatasetSpec, locations: Locations) -> DatasetRepository:
-    """The dataset's repository, opened for reading. Raises FileNotFoundError (naming the
-    location) if it does not exist yet, :class:`UnauthorizedContainerError` if its config
-    (as stored by its writers) declares a container readers would not be authorized for."""
+    """The dataset's repository, opened for reading (a mirrored dataset's through its mirror:
+    :func:`reader_spec`). Raises FileNotFoundError (naming the location) if it does not exist
+    yet, :class:`UnauthorizedContainerError` if its config (as stored by its writers) declares
+    a container readers would not be authorized for."""
+    spec = reader_spec(spec)
     repository = open_repository(
         spec, locations.repository, source_endpoint=locations.source_endpoint, create=False
     )

@@ -24,8 +24,12 @@ taken from DWD's announcement and public archiving code, not verified against a 
 ``ec13b8bcb82d11e4b13f4d55411d42e6``, 659,156 cells (the values public readers of the v1 tree
 check). The cube's last dim is ``cell`` and the grid's number and UUID are dataset
 attributes; a message naming another grid, or with another number of points, is refused by the
-core's header check. The cells' latitudes and longitudes are not in the messages (they are in
-DWD's grid file for that UUID), so the cube has no latitude/longitude coordinates. gribberish's
+core's header check. The cells' latitudes and longitudes are not in the messages but in DWD's
+grid file for that UUID, ``icon_grid_0027_R03B08_N02.nc`` (published bz2-compressed in
+``https://opendata.dwd.de/weather/lib/cdo/``; the name and place as DWD's remapping notes give
+them, not checked against a live listing). Where ``VIDX_GRID_FILES`` names a directory or URL
+holding it, the cube gets ``latitude``/``longitude`` (cell) and their vertices from it
+(:mod:`vidx_pipeline.grid_files`); otherwise it has no cell coordinates. gribberish's
 metadata parser refuses template 3.101, but its array decode (the codec's path) reads these
 messages; the core reads the header with its own parser.
 
@@ -45,8 +49,14 @@ from vidx_pipeline.spec import UnstructuredGrid
 
 V1_PARAMETERS = "weather/nwp/v1/m/icon-eu/p/"
 ICON_EU_ICOSAHEDRAL_GRID = UnstructuredGrid(
-    cells=659_156, grid_number=27, grid_uuid="ec13b8bcb82d11e4b13f4d55411d42e6"
+    cells=659_156,
+    grid_number=27,
+    grid_uuid="ec13b8bcb82d11e4b13f4d55411d42e6",
+    grid_file="icon_grid_0027_R03B08_N02.nc",
 )
+DWD_GRID_FILES = "https://opendata.dwd.de/weather/lib/cdo/"
+"""Where DWD publishes ICON grid files, bz2-compressed (``icon_grid_0027_R03B08_N02.nc.bz2``):
+a value for ``VIDX_GRID_FILES``."""
 _RUN_AND_STEP = "r/{init:%Y-%m-%dT%H:%M}/s/PT{lead_hours:03d}H00M.grib2"
 ISOBARIC_LEVEL_TYPE = 100  # GRIB2 code table 4.5: isobaric surface, level in Pa
 

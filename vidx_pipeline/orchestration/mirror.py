@@ -15,7 +15,8 @@ A dataset whose spec declares ``source.mirror`` gets, besides its usual definiti
 - the resource ``<dataset>_producer``: the producer's own store.
 
 Where the mirror lives is read from the environment when the code location loads (the mirror
-decides the dataset's virtual chunk container, part of the repository's configuration):
+decides the dataset's virtual chunk container, part of the repository's configuration), by
+:func:`~vidx_pipeline.mirror.mirror_store_from_env`, which readers use too:
 ``VIDX_MIRROR_KIND`` ``local`` (default: the directory ``VIDX_MIRROR_ROOT``, default
 ``.local/mirror``) or ``s3`` (the bucket ``VIDX_MIRROR_BUCKET`` in ``VIDX_MIRROR_REGION``, read
 and written with credentials from the standard AWS variables, on the producers' S3 endpoint
@@ -25,8 +26,6 @@ and written with credentials from the standard AWS variables, on the producers' 
 import datetime as dt
 import os
 import time
-from collections.abc import Mapping
-from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -53,38 +52,12 @@ from vidx_pipeline.orchestration.partitions import (
     partitions_definition,
 )
 from vidx_pipeline.orchestration.resources import SourceStoreResource
-from vidx_pipeline.spec import DatasetSpec, LocalStoreSpec, ObjectStoreSpec
+from vidx_pipeline.spec import DatasetSpec
 
-MIRROR_ENV_DEFAULTS = {
-    "VIDX_MIRROR_KIND": "local",
-    "VIDX_MIRROR_ROOT": ".local/mirror",
-    "VIDX_MIRROR_BUCKET": "",
-    "VIDX_MIRROR_REGION": "us-east-1",
-}
 PRODUCER_RETENTION = dt.timedelta(hours=24)
 """How long after a partition's deadline the producer may still hold its files (DWD: a day)."""
 MIRROR_CRON = "*/10 * * * *"
 SENSOR_STATUS_ENV_VAR = "VIDX_SENSORS"
-
-
-def mirror_store_from_env(
-    environ: Mapping[str, str] | None = None,
-) -> ObjectStoreSpec | LocalStoreSpec:
-    """The mirror's store, as the environment configures it (see the module docstring)."""
-    values = {**MIRROR_ENV_DEFAULTS, **{k: v for k, v in (environ or os.environ).items() if v}}
-    match values["VIDX_MIRROR_KIND"]:
-        case "local":
-            return LocalStoreSpec(root=str(Path(values["VIDX_MIRROR_ROOT"]).resolve()))
-        case "s3":
-            if not values["VIDX_MIRROR_BUCKET"]:
-                raise ValueError("VIDX_MIRROR_KIND=s3 needs VIDX_MIRROR_BUCKET")
-            return ObjectStoreSpec(
-                bucket=values["VIDX_MIRROR_BUCKET"],
-                region=values["VIDX_MIRROR_REGION"],
-                anonymous=False,
-            )
-        case other:
-            raise ValueError(f"VIDX_MIRROR_KIND={other!r}: expected 'local' or 's3'")
 
 
 def mirror_asset_name(spec: DatasetSpec) -> str:

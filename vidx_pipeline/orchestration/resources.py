@@ -18,6 +18,7 @@ from dagster import Config, ConfigurableResource, EnvVar
 from obstore.store import ObjectStore
 from pydantic import Field, create_model
 
+from vidx_pipeline.grid_files import attach_cell_coordinates
 from vidx_pipeline.locations import ENV_DEFAULTS, ENV_VARS, Locations, locations_from_values
 from vidx_pipeline.repository import DatasetRepository, RepositorySettings, open_repository
 from vidx_pipeline.source_store import SourceClientSettings, open_source_store
@@ -53,6 +54,16 @@ class RepositoryStorageResource(ConfigurableResource):
         description="S3 endpoint of the producers' buckets (empty: the cloud's own); the same "
         "for listing, index GETs and the repositories' virtual chunk containers.",
     )
+    http_source_endpoint: str = Field(
+        default="",
+        description="Scheme, host and port serving the producers' HTTP paths (empty: their own "
+        "servers), for listing and GETs; refs to HTTP producers point at their mirror.",
+    )
+    grid_files: str = Field(
+        default="",
+        description="Directory or http(s) URL prefix holding unstructured grids' grid files "
+        "(empty: no cell coordinates attached).",
+    )
 
     def settings(self) -> RepositorySettings:
         return self.locations().repository
@@ -73,12 +84,17 @@ class IcechunkRepositoryResource(ConfigurableResource):
             raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
 
     def open(self, spec: DatasetSpec) -> DatasetRepository:
-        """Open ``spec``'s repository, creating it with its template on first use."""
+        """Open ``spec``'s repository, creating it with its template on first use, and
+        attaching its cell coordinates where grid files are configured and it has none
+        (:func:`~vidx_pipeline.grid_files.attach_cell_coordinates`)."""
         self._check(spec)
         locations = self.storage.locations()
-        return open_repository(
+        repository = open_repository(
             spec, locations.repository, source_endpoint=locations.source_endpoint
         )
+        if locations.grid_files:
+            attach_cell_coordinates(repository, locations.grid_files)
+        return repository
 
     def open_existing(self, spec: DatasetSpec) -> DatasetRepository | None:
         """Open ``spec``'s repository if it exists (None otherwise); never creates anything."""
@@ -117,10 +133,12 @@ class SourceStoreResource(ConfigurableResource):
         """The producer's store of ``spec``, which must be this resource's dataset."""
         if spec.dataset_id != self.dataset_id:
             raise ValueError(f"resource for {self.dataset_id} asked to open {spec.dataset_id}")
+        locations = self.storage.locations()
         return open_source_store(
             spec.source.store,
-            self.storage.locations().source_endpoint,
+            locations.source_endpoint,
             SourceClientSettings.model_validate(self.client.model_dump()),
+            http_endpoint=locations.http_source_endpoint,
         )
 
 

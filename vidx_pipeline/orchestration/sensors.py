@@ -59,6 +59,8 @@ LIVE_STATUSES = [
     DagsterRunStatus.STARTED,
 ]
 OPERATIONAL_TAGS = {"vidx/run_kind": "operational"}
+PUBLICATION_GRACE = dt.timedelta(hours=1)
+"""How long after a cycle's publication deadline the publication sensor still watches it."""
 
 
 class PublicationCursor(BaseModel):
@@ -180,7 +182,7 @@ def build_publication_sensor(
     source_key: str,
     *,
     clock: Callable[[], dt.datetime] = utc_now,
-    grace: dt.timedelta = dt.timedelta(hours=1),
+    grace: dt.timedelta = PUBLICATION_GRACE,
 ) -> SensorDefinition:
     status = (
         DefaultSensorStatus.RUNNING

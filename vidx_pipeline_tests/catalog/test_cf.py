@@ -1,23 +1,28 @@
 """CF conventions as cf-xarray reads them, on what readers get: a repository the pipeline wrote,
 and the template of every registered dataset (written to memory and opened back).
 
-Known CF gaps of the template are spelled out (:data:`NOT_VERTICAL`,
-:data:`WITHOUT_LATITUDE_LONGITUDE`, strict xfails): fixing one fails its test until the
-exception is removed.
+Known CF gaps of the template are spelled out (:data:`NOT_VERTICAL`): fixing one fails its test
+until the exception is removed. Templates on an unstructured grid have no latitude/longitude
+until the grid file is attached (:data:`WITHOUT_LATITUDE_LONGITUDE`).
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import cf_xarray  # noqa: F401 - registers the .cf accessor
 import pytest
 import xarray as xr
 from zarr.storage import MemoryStore
 
+from vidx_offline.icon_archive import IcosahedralGrid
+from vidx_offline.icon_grid_file import write_icon_grid_file
 from vidx_pipeline.catalog import open_dataset
 from vidx_pipeline.datasets import DATASETS
-from vidx_pipeline.spec import LEAD_TIME, DatasetSpec
+from vidx_pipeline.grid_files import attach_cell_coordinates
+from vidx_pipeline.repository import RepositorySettings, open_repository
+from vidx_pipeline.spec import LEAD_TIME, DatasetSpec, UnstructuredGrid
 from vidx_pipeline.template import write_template
 from vidx_pipeline_tests.catalog.conftest import Published
 
@@ -96,28 +101,39 @@ def test_every_level_dimension_is_a_vertical_coordinate_but_the_known_gaps(
 
 
 WITHOUT_LATITUDE_LONGITUDE = frozenset({"dwd-icon-eu-icosahedral-forecast-5-day"})
-"""A CF gap reported, not fixed: an unstructured grid's cell positions are not in its messages
-but in the grid file its UUID names (DWD's, MPI-M's), which the pipeline does not read, so
-these cubes have no latitude/longitude. Fixing it fails the strict xfail below."""
+"""Templates without latitude/longitude: an unstructured grid's cell positions are not in its
+messages but in the grid file its UUID names, attached to the repository only where grid files
+are configured (the test below)."""
 
 
+@pytest.mark.slow  # the real 659,156 cells, through a netCDF file, bz2 and a commit
 @pytest.mark.parametrize("dataset_id", sorted(WITHOUT_LATITUDE_LONGITUDE))
-@pytest.mark.xfail(strict=True, reason="cell positions are in the grid file, not attached")
-def test_an_unstructured_grid_has_cell_latitude_and_longitude(dataset_id: str) -> None:
-    ds = _template(DATASETS[dataset_id])
-    assert ds.cf.coordinates["latitude"] == ["latitude"]
-    assert ds.latitude.dims == ("cell",)
+def test_an_unstructured_grid_reads_as_cf_once_its_grid_file_is_attached(
+    dataset_id: str, tmp_path: Path
+) -> None:
+    spec = DATASETS[dataset_id]
+    assert isinstance(spec.grid, UnstructuredGrid)
+    assert spec.grid.grid_file
+    grid = IcosahedralGrid(cells=spec.grid.cells)
+    write_icon_grid_file(tmp_path / "grids", grid, name=spec.grid.grid_file)
+    repository = open_repository(spec, RepositorySettings(local_root=str(tmp_path / "repos")))
+    attach_cell_coordinates(repository, str(tmp_path / "grids"))
+    ds = xr.open_zarr(repository.readonly_session().store, consolidated=False, chunks=None)
+    _assert_cf(ds, spec.model_copy(update={"dataset_id": "with a grid file"}))
+    assert ds.latitude.dims == ds.longitude.dims == ("cell",)
 
 
 def test_an_unstructured_grid_names_itself() -> None:
-    """Without cell coordinates, the cube says which grid its ``cell`` dim indexes."""
+    """Without cell coordinates, the cube says which grid its ``cell`` dim indexes and which
+    file holds the cells' positions."""
     ds = _template(DATASETS["dwd-icon-eu-icosahedral-forecast-5-day"])
     assert {name: ds[name].dims[-1] for name in ds.data_vars if name != "ingested"} == {
         name: "cell" for name in ds.data_vars if name != "ingested"
     }
-    assert (ds.attrs["grid_number"], ds.attrs["grid_uuid"]) == (
+    assert (ds.attrs["grid_number"], ds.attrs["grid_uuid"], ds.attrs["grid_file"]) == (
         27,
         "ec13b8bcb82d11e4b13f4d55411d42e6",
+        "icon_grid_0027_R03B08_N02.nc",
     )
 
 

@@ -26,6 +26,7 @@ from vidx_offline.icon_archive import (
     write_icon_archive,
     write_icon_file,
 )
+from vidx_offline.icon_grid_file import DWD_GRID_FILES_DIRECTORY, write_icon_grid_file
 from vidx_pipeline.checks.base import CheckInputs
 from vidx_pipeline.checks.decode_health import decode_health
 from vidx_pipeline.datasets import get_dataset
@@ -33,6 +34,7 @@ from vidx_pipeline.datasets.dwd_icon_eu_catalog import PARAMETERS
 from vidx_pipeline.datasets.dwd_icon_eu_forecast_5_day import icon_spec
 from vidx_pipeline.datasets.dwd_icon_eu_icosahedral_forecast_5_day import ICOSAHEDRAL_TREE
 from vidx_pipeline.grib_header import parse_grib_header
+from vidx_pipeline.grid_files import attach_cell_coordinates
 from vidx_pipeline.ingest import IngestSettings, ingest_partition
 from vidx_pipeline.mirror import mirror_partition, mirrored_spec
 from vidx_pipeline.repository import RepositorySettings, open_repository
@@ -170,6 +172,14 @@ def test_a_partition_is_mirrored_ingested_from_the_mirror_and_reads_back_as_ecco
     assert ds.attrs["grid_uuid"] == ICON_EU_GRID_UUID
     assert bool(ds["ingested"].all())
     assert {ds[name].dims[-1] for name in ds.data_vars if name != "ingested"} == {"cell"}
+    assert_reads_as_eccodes(ds, today, mirror_spec)
+
+    # The grid file, configured after the partition is in: positions attached, refs untouched.
+    assert "latitude" not in ds.coords
+    write_icon_grid_file(served.root / DWD_GRID_FILES_DIRECTORY, SMALL_GRID)
+    attach_cell_coordinates(repository, served.base_url + DWD_GRID_FILES_DIRECTORY)
+    ds = read_dataset(repository, INIT)
+    assert ds.latitude.dims == ds.longitude.dims == ("cell",)
     assert_reads_as_eccodes(ds, today, mirror_spec)
 
 

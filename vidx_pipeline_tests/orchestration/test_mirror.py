@@ -7,14 +7,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
 from vidx_offline.http_server import LocalHttp, running_http_server
-from vidx_offline.icon_archive import write_icon_archive
+from vidx_offline.icon_archive import IcosahedralGrid, Tree, WrittenIconFile, write_icon_archive
+from vidx_offline.reference_decode import eccodes_decode
+from vidx_pipeline.catalog import open_spec_dataset
+from vidx_pipeline.catalog.version import select_version
 from vidx_pipeline.datasets import get_dataset
 from vidx_pipeline.definitions import build_definitions
-from vidx_pipeline.mirror import mirrored_spec
+from vidx_pipeline.locations import Locations
+from vidx_pipeline.mirror import mirror_store_from_env, mirrored_spec
 from vidx_pipeline.orchestration.assets import (
     build_dataset_asset,
     repository_resource_key,
@@ -23,7 +28,6 @@ from vidx_pipeline.orchestration.assets import (
 from vidx_pipeline.orchestration.mirror import (
     build_mirror_asset,
     mirror_asset_name,
-    mirror_store_from_env,
     partitions_at_producer,
     producer_resource_key,
 )
@@ -34,7 +38,8 @@ from vidx_pipeline.orchestration.resources import (
     RepositoryStorageResource,
     SourceStoreResource,
 )
-from vidx_pipeline.spec import LocalStoreSpec, ObjectStoreSpec
+from vidx_pipeline.repository import RepositorySettings
+from vidx_pipeline.spec import HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
 from vidx_pipeline_tests.datasets.test_dwd_icon_eu_forecast_5_day import (
     INIT,
     SMALL_LEADS,
@@ -44,6 +49,7 @@ from vidx_pipeline_tests.datasets.test_dwd_icon_eu_forecast_5_day import (
 )
 
 SPEC = get_dataset("dwd-icon-eu-forecast-5-day")
+ICOSAHEDRAL = get_dataset("dwd-icon-eu-icosahedral-forecast-5-day")
 PARTITION = f"{INIT:%Y-%m-%dT%H:%M}"
 
 
@@ -92,8 +98,14 @@ def served(tmp_path: Path):
         yield http
 
 
-def _resources(tmp_path: Path, spec, mirrored) -> dict[str, object]:
-    storage = RepositoryStorageResource(kind="local", local_root=str(tmp_path / "repos"))
+def _resources(
+    tmp_path: Path, spec, mirrored, *, http_source_endpoint: str = ""
+) -> dict[str, object]:
+    storage = RepositoryStorageResource(
+        kind="local",
+        local_root=str(tmp_path / "repos"),
+        http_source_endpoint=http_source_endpoint,
+    )
     return {
         REPOSITORY_STORAGE_KEY: storage,
         producer_resource_key(spec): SourceStoreResource(
@@ -108,6 +120,22 @@ def _resources(tmp_path: Path, spec, mirrored) -> dict[str, object]:
     }
 
 
+def _assert_all_copied(
+    result: ExecuteInProcessResult,
+    written: list[WrittenIconFile],
+    served: LocalHttp,
+    mirror_root: Path,
+    init: dt.datetime,
+) -> None:
+    """The run copied every written object, byte for byte, under the init's mirror prefix."""
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["copied_count"].value == len(written) == metadata["files_published"].value
+    for file in written:
+        copy = mirror_root / f"{init:%Y%m%d%H}" / file.key
+        assert copy.read_bytes() == (served.root / file.key).read_bytes()
+
+
 @pytest.mark.slow
 def test_the_mirror_asset_copies_a_partition_once(tmp_path: Path, served: LocalHttp) -> None:
     spec = small_spec(served.base_url)
@@ -119,12 +147,7 @@ def test_the_mirror_asset_copies_a_partition_once(tmp_path: Path, served: LocalH
     instance = DagsterInstance.ephemeral()
     resources = _resources(tmp_path, spec, mirrored)
     first = materialize([asset], partition_key=PARTITION, resources=resources, instance=instance)
-    (event,) = first.get_asset_materialization_events()
-    metadata = event.materialization.metadata
-    assert metadata["copied_count"].value == len(written) == metadata["files_published"].value
-    for file in written:
-        copy = tmp_path / "mirror" / f"{INIT:%Y%m%d%H}" / file.key
-        assert copy.read_bytes() == (served.root / file.key).read_bytes()
+    _assert_all_copied(first, written, served, tmp_path / "mirror", INIT)
     again = materialize([asset], partition_key=PARTITION, resources=resources, instance=instance)
     (event,) = again.get_asset_materialization_events()
     assert event.materialization.metadata["copied_count"].value == 0
@@ -133,7 +156,7 @@ def test_the_mirror_asset_copies_a_partition_once(tmp_path: Path, served: LocalH
 
 @pytest.mark.slow
 def test_the_dataset_asset_ingests_the_mirrored_partition(
-    tmp_path: Path, served: LocalHttp
+    tmp_path: Path, served: LocalHttp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = small_spec(served.base_url)
     written = write_icon_archive(
@@ -157,3 +180,50 @@ def test_the_dataset_asset_ingests_the_mirrored_partition(
     ingested = by_asset[AssetKey(asset_name(spec))]
     assert ingested["files_ingested"].value == len(written) == ingested["files_expected"].value
     assert ingested["missing_count"].value == 0
+
+    # Readers find the refs' mirror where the code location's VIDX_MIRROR_* put it.
+    monkeypatch.setenv("VIDX_MIRROR_ROOT", str(tmp_path / "mirror"))
+    locations = Locations(repository=RepositorySettings(local_root=str(tmp_path / "repos")))
+    ds = open_spec_dataset(spec, locations, select_version()).sel(
+        init_time=INIT.replace(tzinfo=None)
+    )
+    file = written[0]
+    name = file.field.param.lower() if file.field.level_hpa is None else None
+    assert name is not None, "the first file written is a single-level field"
+    np.testing.assert_array_equal(
+        ds[name].sel(lead_time=np.timedelta64(file.lead_hours, "h")).values,
+        eccodes_decode(file.grib),
+    )
+
+
+@pytest.mark.parametrize("dataset_id", [s.dataset_id for s in (SPEC, ICOSAHEDRAL)])
+def test_the_registered_producer_is_read_on_the_configured_http_endpoint(
+    tmp_path: Path, served: LocalHttp, dataset_id: str
+) -> None:
+    """The registered spec (DWD's own base URL, every parameter and lead) with the storage
+    resource's HTTP endpoint set to the loopback server: the mirror asset lists DWD's paths
+    there and copies what is published, as it would from opendata.dwd.de."""
+    spec = get_dataset(dataset_id)
+    assert isinstance(spec.source.store, HttpStoreSpec)
+    init = spec.append_dimension.value_at(0)
+    tree: Tree = "regular" if spec is SPEC else "icosahedral"
+    written = write_icon_archive(
+        served.root,
+        (init,),
+        (0, 1),
+        fields=small_fields(),
+        shape=SMALL_SHAPE,
+        tree=tree,
+        icosahedral=IcosahedralGrid(cells=12),
+    )
+    mirrored = mirrored_spec(spec, LocalStoreSpec(root=str(tmp_path / "mirror")))
+    endpoint = served.base_url.rstrip("/")
+    result = materialize(
+        [build_mirror_asset(spec, mirrored, source_resource_key(mirrored))],
+        partition_key=f"{init:%Y-%m-%dT%H:%M}",
+        resources=_resources(tmp_path, spec, mirrored, http_source_endpoint=endpoint),
+        instance=DagsterInstance.ephemeral(),
+    )
+    _assert_all_copied(result, written, served, tmp_path / "mirror", init)
+    listed = {path for method, path in served.requests if method == "GET" and path.endswith("/")}
+    assert any(path.startswith("/weather/nwp/") for path in listed)
