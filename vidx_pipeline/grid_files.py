@@ -27,7 +27,7 @@ import icechunk
 import numpy as np
 import obstore
 import zarr
-from obstore.exceptions import NotFoundError
+from obstore.exceptions import BaseError, NotFoundError
 from obstore.store import HTTPStore
 from zarr.core.common import JSON
 
@@ -71,6 +71,9 @@ def fetch_grid_file(root: str, name: str) -> tuple[str, bytes]:
             data = _read(prefix, key)
         except (FileNotFoundError, NotFoundError):
             continue
+        except BaseError as error:  # obstore: the server did not serve it after the retries
+            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise GridFileError(f"grid file {location}: not served ({detail})") from None
         if not key.endswith(".bz2"):
             return location, data
         try:
@@ -85,6 +88,7 @@ def _read(prefix: str, key: str) -> bytes:
         store = HTTPStore.from_url(
             prefix.rstrip("/"),  # obstore joins with its own "/"
             client_options={"allow_http": True, "timeout": _GRID_FILE_TIMEOUT},
+            retry_config={"max_retries": 3, "retry_timeout": dt.timedelta(seconds=30)},
         )
         return bytes(obstore.get(store, key).bytes())
     with open(prefix + key, "rb") as file:
@@ -118,7 +122,16 @@ def read_cell_coordinates(data: bytes, grid: UnstructuredGrid, location: str) ->
             _degrees(dataset, name, location)
             for name in ("clat", "clon", "clat_vertices", "clon_vertices")
         )
-    if latitude_bounds.shape[0] != grid.cells or latitude_bounds.shape != longitude_bounds.shape:
+    if latitude.shape != (grid.cells,) or longitude.shape != (grid.cells,):
+        raise GridFileError(
+            f"grid file {location}: clat and clon of shapes {latitude.shape} and "
+            f"{longitude.shape}, expected ({grid.cells},)"
+        )
+    if (
+        latitude_bounds.ndim != 2
+        or latitude_bounds.shape[0] != grid.cells
+        or latitude_bounds.shape != longitude_bounds.shape
+    ):
         raise GridFileError(
             f"grid file {location}: vertices of shape {latitude_bounds.shape} and "
             f"{longitude_bounds.shape}, expected ({grid.cells}, nv)"

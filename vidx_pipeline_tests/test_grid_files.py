@@ -5,6 +5,7 @@ one commit, as CF coordinates xarray and cf-xarray read; refused naming the file
 from __future__ import annotations
 
 import bz2
+import socket
 from pathlib import Path
 
 import cf_xarray  # noqa: F401 - registers the .cf accessor
@@ -173,3 +174,39 @@ def test_an_unreadable_grid_file_is_refused_naming_it(
     with pytest.raises(GridFileError, match=expected) as refused:
         attach_cell_coordinates(repository, str(tmp_path / "grids"))
     assert f"{ICON_EU_GRID_FILE}.bz2" in str(refused.value)
+
+
+def test_a_server_that_does_not_answer_is_named(tmp_path: Path) -> None:
+    """Nothing listens on the port: the client's few retries, then an error naming the URL."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    repository = _repository(tmp_path)
+    with pytest.raises(GridFileError, match="not served") as refused:
+        attach_cell_coordinates(repository, f"http://127.0.0.1:{port}/weather/lib/cdo/")
+    assert f"127.0.0.1:{port}/weather/lib/cdo/{ICON_EU_GRID_FILE}" in str(refused.value)
+
+
+def test_positions_on_another_dimension_are_refused(tmp_path: Path) -> None:
+    """The file has the grid's cell dim, but its clat/clon are laid along another one."""
+    (tmp_path / "grids").mkdir()
+    path = tmp_path / "grids" / ICON_EU_GRID_FILE
+    with netCDF4.Dataset(path, mode="w") as dataset:
+        dataset.createDimension("cell", SMALL_GRID.cells)
+        dataset.createDimension("vertex", 5)
+        dataset.createDimension("nv", 3)
+        dataset.uuidOfHGrid = SPEC.grid.attributes()["grid_uuid"]
+        dataset.number_of_grid_used = 27
+        for name, dims in (
+            ("clat", ("vertex",)),
+            ("clon", ("vertex",)),
+            ("clat_vertices", ("cell", "nv")),
+            ("clon_vertices", ("cell", "nv")),
+        ):
+            variable = dataset.createVariable(name, "f8", dims)
+            variable.units = "radian"
+            variable[:] = 0.1
+    repository = _repository(tmp_path)
+    with pytest.raises(GridFileError, match=r"clat and clon of shapes \(5,\)") as refused:
+        attach_cell_coordinates(repository, str(tmp_path / "grids"))
+    assert str(path) in str(refused.value)
