@@ -36,6 +36,7 @@ from vidx_offline.http_server import running_http_server
 from vidx_offline.icon_archive import write_icon_archive
 from vidx_offline.icon_demo import ICON_FIELDS, ICOSAHEDRAL, REGULAR
 from vidx_offline.icon_grid_file import DWD_GRID_FILES_DIRECTORY, write_icon_grid_file
+from vidx_offline.inventory import gfs_inventory
 from vidx_offline.processes import (
     interrupt_on_termination,
     kill_process_group,
@@ -51,6 +52,14 @@ from vidx_pipeline.spec import DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".local" / "dagster-dev"
+
+
+def gfs_fields_at(spec: DatasetSpec, leads: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    """The spec's GFS fields that NCEP writes at one of ``leads`` at least: statistical fields
+    start at lead 1, so a cycle published only to f000 has none of them."""
+    fields = wgrib2_fields(spec)
+    written = {(line.element, line.level) for lead in leads for line in gfs_inventory(lead, fields)}
+    return tuple(field for field in fields if field in written)
 
 
 def _icon_init(spec: DatasetSpec, now: dt.datetime) -> dt.datetime:
@@ -76,8 +85,8 @@ def main() -> int:
 
     spec = get_dataset("noaa-gfs-forecast")
     cycle = spec.append_dimension.latest_at_or_before(dt.datetime.now(dt.UTC))
-    fields = wgrib2_fields(spec)
     leads = spec.lead_hours[: args.leads]
+    fields = gfs_fields_at(spec, leads)
     config = GfsArchiveConfig(
         init_times=(cycle,), lead_hours=leads, grid=spec.grid.shape, fields=fields
     )

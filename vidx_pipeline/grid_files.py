@@ -32,6 +32,7 @@ from obstore.store import HTTPStore
 from zarr.core.common import JSON
 
 from vidx_pipeline.repository import DatasetRepository
+from vidx_pipeline.source_store import first_line
 from vidx_pipeline.spec import UnstructuredGrid
 
 LATITUDE = "latitude"
@@ -72,8 +73,7 @@ def fetch_grid_file(root: str, name: str) -> tuple[str, bytes]:
         except (FileNotFoundError, NotFoundError):
             continue
         except BaseError as error:  # obstore: the server did not serve it after the retries
-            detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise GridFileError(f"grid file {location}: not served ({detail})") from None
+            raise GridFileError(f"grid file {location}: not served ({first_line(error)})") from None
         if not key.endswith(".bz2"):
             return location, data
         try:

@@ -73,10 +73,15 @@ class SourceUnavailableError(OSError):
         super().__init__(f"source unavailable: {url}: {problem}")
 
 
+def first_line(error: BaseException) -> str:
+    """What an error says in one line: obstore's messages go on for lines of source chains."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def unavailable(url: str, error: BaseError) -> SourceUnavailableError:
     """The error for a request of ``url`` the client gave up on (its first line says how many
     tries over how long; a timeout is said so)."""
-    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+    detail = first_line(error)
     timed_out = "TimedOut" in str(error) or "kind: Timeout" in str(error)
     reason = "requests timed out; " if timed_out else ""
     return SourceUnavailableError(url, f"{reason}gave up after the client's retries ({detail})")
@@ -100,8 +105,10 @@ def open_source_store(
         case HttpStoreSpec():
             base_url = http_base_url(spec, http_endpoint)
             options = _client_options(base_url, client)
+            # obstore joins the URL and a key with a "/" of its own: a base URL ending with
+            # one would request ".../weather//key", which a server may refuse.
             return HTTPStore.from_url(
-                base_url, client_options=options, retry_config=client.retry_config()
+                base_url.rstrip("/"), client_options=options, retry_config=client.retry_config()
             )
         case LocalStoreSpec():
             Path(spec.root).mkdir(parents=True, exist_ok=True)
