@@ -9,7 +9,8 @@ and the current ECMWF ENS cycle's first steps (a few fields of three members, on
 step). The HTTP server holds DWD's ICON-EU in both trees, a few parameters at the first leads:
 the icosahedral v1 tree's current run (its mirror schedule copies it within 10 minutes once its
 publication has started, then its publication sensor ingests it from the mirror), the regular
-tree's last run, 2026-11-30 18z (materialize its mirror and dataset partitions from the UI), and
+tree's last run, 2026-11-30 18z (materialize its mirror partition from the UI: the publication
+sensor then starts the dataset's run of it, the mirror having copied objects), and
 the ICON-EU grid file where DWD publishes it (``VIDX_GRID_FILES``: the icosahedral cube gets its
 cells' positions at its first run). Watch the sensors start operational runs and the runs commit
 file by file at http://127.0.0.1:3000; the repositories are in ``.local/dagster-dev/icechunk``,

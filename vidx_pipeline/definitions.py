@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dagster import Definitions, define_asset_job, in_process_executor
+from dagster import AssetKey, Definitions, define_asset_job, in_process_executor
 
 from vidx_pipeline.datasets import DATASETS
 from vidx_pipeline.mirror import mirror_store_from_env, mirrored_spec
@@ -55,8 +55,8 @@ from vidx_pipeline.spec import DatasetSpec, LocalStoreSpec, ObjectStoreSpec
 def dataset_definitions(
     spec: DatasetSpec, storage: RepositoryStorageResource, *, upstream: str | None = None
 ) -> Definitions:
-    """Everything one dataset adds to the code location (``upstream``: the asset its sources
-    come from, e.g. its mirror)."""
+    """Everything one dataset adds to the code location (``upstream``: the mirror asset its
+    sources come from, whose late copies its publication sensor follows)."""
     backfill = define_asset_job(
         f"{asset_name(spec)}_job",
         selection=[asset_name(spec)],
@@ -71,7 +71,11 @@ def dataset_definitions(
         description=f"Follow the publication of one {spec.dataset_id} cycle.",
     )
     sensor = build_publication_sensor(
-        spec, operational, repository_resource_key(spec), source_resource_key(spec)
+        spec,
+        operational,
+        repository_resource_key(spec),
+        source_resource_key(spec),
+        mirror_asset=AssetKey(upstream) if upstream else None,
     )
     checks = checks_job(spec)
     maintenance = build_maintenance_job(spec)

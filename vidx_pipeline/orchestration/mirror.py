@@ -57,6 +57,8 @@ from vidx_pipeline.spec import DatasetSpec
 PRODUCER_RETENTION = dt.timedelta(hours=24)
 """How long after a partition's deadline the producer may still hold its files (DWD: a day)."""
 MIRROR_CRON = "*/10 * * * *"
+COPIED_COUNT = "copied_count"
+"""The mirror asset's metadata entry: objects a materialization copied (0 when nothing new)."""
 SENSOR_STATUS_ENV_VAR = "VIDX_SENSORS"
 
 
@@ -109,7 +111,7 @@ def build_mirror_asset(
                 "files_expected": sum(r.files_expected for r in results),
                 "files_published": sum(r.files_published for r in results),
                 "already_mirrored": sum(r.already_mirrored for r in results),
-                "copied_count": sum(len(r.copied) for r in results),
+                COPIED_COUNT: sum(len(r.copied) for r in results),
                 "copied": MetadataValue.json([k for r in results for k in r.copied][:500]),
                 "bytes_copied": sum(r.bytes_copied for r in results),
                 "seconds": round(time.perf_counter() - started, 3),

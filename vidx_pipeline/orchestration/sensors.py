@@ -11,7 +11,13 @@ and:
   ``<partition>:start``, so a repeated request is deduplicated by Dagster;
 - requests a recovery run (``<partition>:recover:<n>``) for a cycle that has published files the
   repository does not hold while no run of that partition is queued or in progress — after a
-  crashed or expired run.
+  crashed or expired run;
+- for a dataset read from a mirror, requests a run (``<partition>:mirrored:<event>``) of a
+  partition the window no longer covers when a materialization of the mirror asset copied
+  objects into it: the mirror keeps copying for a day after a deadline (a producer publishing
+  late, a schedule paused for hours), the window ends an hour after it. It reads the mirror
+  asset's materializations from the instance since the last tick (the first tick only notes
+  where they stand), never lists the mirror for it.
 
 A tick never creates a repository: before the first run has created it, nothing is held.
 The cursor (JSON) remembers which cycles were started and how many recoveries each had; it is
@@ -25,6 +31,8 @@ import os
 from collections.abc import Callable
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
     DagsterRunStatus,
     DefaultSensorStatus,
     JobDefinition,
@@ -41,6 +49,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 from pydantic import BaseModel, Field
 
 from vidx_pipeline.ingest import utc_now
+from vidx_pipeline.orchestration.mirror import COPIED_COUNT
 from vidx_pipeline.orchestration.partitions import PARTITION_FORMAT, asset_name
 from vidx_pipeline.orchestration.resources import IcechunkRepositoryResource, SourceStoreResource
 from vidx_pipeline.progress import ingested_row
@@ -61,13 +70,17 @@ LIVE_STATUSES = [
 OPERATIONAL_TAGS = {"vidx/run_kind": "operational"}
 PUBLICATION_GRACE = dt.timedelta(hours=1)
 """How long after a cycle's publication deadline the publication sensor still watches it."""
+MIRROR_EVENTS_PER_TICK = 1000
+"""Materializations of the mirror asset read per tick at most (the rest at the next tick)."""
 
 
 class PublicationCursor(BaseModel):
-    """Sensor state: cycles started (partition key -> first seen, ISO) and recoveries each."""
+    """Sensor state: cycles started (partition key -> first seen, ISO) and recoveries each;
+    for a mirrored dataset, the storage id of the last mirror materialization read."""
 
     started: dict[str, str] = Field(default_factory=dict)
     recoveries: dict[str, int] = Field(default_factory=dict)
+    mirror_seen: int | None = None
 
     @classmethod
     def parse(cls, cursor: str | None) -> PublicationCursor:
@@ -132,6 +145,7 @@ def evaluate_publication(
     job_name: str,
     now: dt.datetime,
     grace: dt.timedelta,
+    mirror_asset: AssetKey | None = None,
 ) -> SensorResult:
     cursor = PublicationCursor.parse(context.cursor)
     store = source.open(spec)
@@ -159,20 +173,63 @@ def evaluate_publication(
         not_held = [f for f in published if row is None or not row[f.progress_index]]
         if not not_held:
             continue
-        live = context.instance.get_runs(
-            RunsFilter(job_name=job_name, statuses=LIVE_STATUSES, tags={"dagster/partition": key}),
-            limit=1,
-        )
-        if live:
+        if _has_live_run(context, job_name, key):
             continue
         attempt = cursor.recoveries.get(key, 0) + 1
         cursor.recoveries[key] = attempt
         requests.append(_operational_run(spec, key, f"{key}:recover:{attempt}", "recovery"))
         notes.append(f"{key}: {len(not_held)} published files not held and no live run: recovering")
-    cursor.prune({w.strftime(PARTITION_FORMAT) for w in candidates})
+    watched = {w.strftime(PARTITION_FORMAT) for w in candidates}
+    if mirror_asset is not None:
+        for key, event in _late_mirror_copies(context, cursor, mirror_asset, watched).items():
+            if _has_live_run(context, job_name, key):
+                continue
+            requests.append(_operational_run(spec, key, f"{key}:mirrored:{event}", "mirror"))
+            notes.append(f"{key}: the mirror copied objects after the publication window")
+    cursor.prune(watched)
     if notes:
         context.log.info("; ".join(notes))
     return SensorResult(run_requests=requests, cursor=cursor.model_dump_json())
+
+
+def _has_live_run(context: SensorEvaluationContext, job_name: str, key: str) -> bool:
+    """Whether a run of ``job_name`` for partition ``key`` is queued or in progress."""
+    return bool(
+        context.instance.get_runs(
+            RunsFilter(job_name=job_name, statuses=LIVE_STATUSES, tags={"dagster/partition": key}),
+            limit=1,
+        )
+    )
+
+
+def _late_mirror_copies(
+    context: SensorEvaluationContext,
+    cursor: PublicationCursor,
+    mirror_asset: AssetKey,
+    watched: set[str],
+) -> dict[str, int]:
+    """Partitions outside ``watched`` into which a materialization of ``mirror_asset`` since
+    ``cursor.mirror_seen`` copied objects (-> the newest such event's storage id); advances
+    the cursor. The first call only notes the newest materialization."""
+    instance = context.instance
+    if cursor.mirror_seen is None:
+        newest = instance.fetch_materializations(mirror_asset, limit=1).records
+        cursor.mirror_seen = newest[0].storage_id if newest else 0
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=mirror_asset, after_storage_id=cursor.mirror_seen),
+        limit=MIRROR_EVENTS_PER_TICK,
+        ascending=True,
+    ).records
+    late: dict[str, int] = {}
+    for record in records:
+        cursor.mirror_seen = record.storage_id
+        materialization = record.asset_materialization
+        copied = materialization.metadata.get(COPIED_COUNT) if materialization else None
+        key = record.partition_key
+        if key is not None and key not in watched and copied is not None and copied.value:
+            late[key] = record.storage_id
+    return late
 
 
 def build_publication_sensor(
@@ -183,7 +240,10 @@ def build_publication_sensor(
     *,
     clock: Callable[[], dt.datetime] = utc_now,
     grace: dt.timedelta = PUBLICATION_GRACE,
+    mirror_asset: AssetKey | None = None,
 ) -> SensorDefinition:
+    """``spec``'s publication sensor; ``mirror_asset``: the asset copying its source objects
+    into the mirror it reads, if any (its late copies start runs too)."""
     status = (
         DefaultSensorStatus.RUNNING
         if os.environ.get(SENSOR_STATUS_ENV_VAR, "").lower() in ("on", "running", "1")
@@ -203,6 +263,8 @@ def build_publication_sensor(
         repository_resource: IcechunkRepositoryResource = getattr(context.resources, repository_key)
         source: SourceStoreResource = getattr(context.resources, source_key)
         repository = repository_resource.open_existing(spec)
-        return evaluate_publication(spec, context, repository, source, job.name, clock(), grace)
+        return evaluate_publication(
+            spec, context, repository, source, job.name, clock(), grace, mirror_asset
+        )
 
     return _publication_sensor

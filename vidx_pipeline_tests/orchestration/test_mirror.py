@@ -9,7 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    DagsterRunStatus,
+    Definitions,
+    ExecuteInProcessResult,
+    RunRequest,
+    build_sensor_context,
+    define_asset_job,
+    instance_for_test,
+    materialize,
+)
+from dagster._core.test_utils import create_run_for_test
 
 from vidx_offline.http_server import LocalHttp, running_http_server
 from vidx_offline.icon_archive import IcosahedralGrid, Tree, WrittenIconFile, write_icon_archive
@@ -26,6 +39,7 @@ from vidx_pipeline.orchestration.assets import (
     source_resource_key,
 )
 from vidx_pipeline.orchestration.mirror import (
+    COPIED_COUNT,
     build_mirror_asset,
     mirror_asset_name,
     partitions_at_producer,
@@ -38,6 +52,7 @@ from vidx_pipeline.orchestration.resources import (
     RepositoryStorageResource,
     SourceStoreResource,
 )
+from vidx_pipeline.orchestration.sensors import PUBLICATION_GRACE, build_publication_sensor
 from vidx_pipeline.repository import RepositorySettings
 from vidx_pipeline.spec import HttpStoreSpec, LocalStoreSpec, ObjectStoreSpec
 from vidx_pipeline_tests.datasets.test_dwd_icon_eu_forecast_5_day import (
@@ -90,6 +105,40 @@ def test_the_code_location_reads_the_mirror_downstream_of_the_mirror_asset(
     assert dataset.parent_keys == {AssetKey(mirror_asset_name(SPEC))}
     assert dataset.metadata["source"] == f"file://{tmp_path / 'mirror'}/"
     assert {s.name for s in defs.schedules or ()} >= {f"{mirror_asset_name(SPEC)}_schedule"}
+
+
+def test_the_code_locations_sensor_follows_the_mirror_asset(tmp_path: Path) -> None:
+    """The registered dataset's publication sensor reads its mirror asset's materializations:
+    one that copied objects of the tree's last cycle (long past its window) starts a run."""
+    mirror = LocalStoreSpec(root=str(tmp_path / "mirror"))
+    defs = build_definitions(
+        [SPEC], RepositoryStorageResource(local_root=str(tmp_path)), mirror_store=mirror
+    )
+    sensor = defs.resolve_sensor_def(f"{asset_name(SPEC)}_publication_sensor")
+    last = f"{SPEC.append_dimension.end:%Y-%m-%dT%H:%M}"
+    with instance_for_test() as instance:
+
+        def tick(cursor: str | None) -> tuple[list[RunRequest], str | None]:
+            with build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources=dict(defs.resources or {}),
+                definitions=defs,
+                sensor_name=sensor.name,
+            ) as context:
+                result = sensor.evaluate_tick(context)
+            return list(result.run_requests or ()), result.cursor
+
+        requests, cursor = tick(None)
+        assert requests == []
+        instance.report_runless_asset_event(
+            AssetMaterialization(
+                AssetKey(mirror_asset_name(SPEC)), partition=last, metadata={COPIED_COUNT: 2}
+            )
+        )
+        (request,), _ = tick(cursor)
+        assert request.partition_key == last
+        assert request.tags["vidx/trigger"] == "mirror"
 
 
 @pytest.fixture
@@ -194,6 +243,87 @@ def test_the_dataset_asset_ingests_the_mirrored_partition(
         ds[name].sel(lead_time=np.timedelta64(file.lead_hours, "h")).values,
         eccodes_decode(file.grib),
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("late", [True, False], ids=["after the window", "inside the window"])
+def test_the_sensor_follows_what_the_mirror_copies(
+    tmp_path: Path, served: LocalHttp, late: bool
+) -> None:
+    """Objects the mirror copies after the sensor stopped watching their cycle start a run;
+    inside the window the sensor's listing of the mirror starts it, once."""
+    spec = small_spec(served.base_url)
+    mirrored = mirrored_spec(spec, LocalStoreSpec(root=str(tmp_path / "mirror")))
+    mirror = build_mirror_asset(spec, mirrored, source_resource_key(mirrored))
+    resources = _resources(tmp_path, spec, mirrored)
+    job = define_asset_job(
+        f"{asset_name(mirrored)}_operational_job", selection=[asset_name(mirrored)]
+    )
+    after_deadline = PUBLICATION_GRACE + dt.timedelta(hours=2) if late else PUBLICATION_GRACE / 2
+    now = spec.publication_deadline(INIT) + after_deadline
+    sensor = build_publication_sensor(
+        mirrored,
+        job,
+        repository_resource_key(mirrored),
+        source_resource_key(mirrored),
+        clock=lambda: now,
+        mirror_asset=AssetKey(mirror_asset_name(spec)),
+    )
+    definitions = Definitions(
+        assets=[mirror, build_dataset_asset(mirrored, mirror_asset_name(spec))],
+        jobs=[job],
+        sensors=[sensor],
+        resources=resources,
+    )
+    with instance_for_test() as instance:
+        cursor: str | None = None
+
+        def tick() -> list[RunRequest]:
+            """The tick's requests for the partition (later cycles may be due meanwhile)."""
+            nonlocal cursor
+            with build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources=resources,
+                definitions=definitions,
+                sensor_name=sensor.name,
+            ) as context:
+                result = sensor.evaluate_tick(context)
+            cursor = result.cursor
+            return [r for r in result.run_requests or () if r.partition_key == PARTITION]
+
+        def mirror_now() -> int:
+            result = materialize(
+                [mirror], partition_key=PARTITION, resources=resources, instance=instance
+            )
+            (event,) = result.get_asset_materialization_events()
+            return int(event.materialization.metadata["copied_count"].value)
+
+        assert tick() == [], "nothing published, nothing mirrored"
+        written = write_icon_archive(
+            served.root, (INIT,), SMALL_LEADS[:1], fields=small_fields()[:2], shape=SMALL_SHAPE
+        )
+        assert mirror_now() == len(written)
+        (request,) = tick()
+        assert request.partition_key == PARTITION
+        assert request.tags["vidx/trigger"] == ("mirror" if late else "first-file")
+        if late:  # (inside the window, a published file not held without a run is a recovery)
+            assert tick() == [], "a copy is followed once"
+        # The daemon launches it: while it runs, nothing more is requested for the partition.
+        create_run_for_test(
+            instance,
+            job_name=job.name,
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": PARTITION},
+        )
+        assert tick() == []
+        assert mirror_now() == 0
+        assert tick() == [], "a mirror run that copied nothing starts nothing"
+        write_icon_archive(
+            served.root, (INIT,), SMALL_LEADS[1:2], fields=small_fields()[:1], shape=SMALL_SHAPE
+        )
+        assert mirror_now() == 1
+        assert tick() == [], "the run going reads the mirror itself"
 
 
 @pytest.mark.parametrize("dataset_id", [s.dataset_id for s in (SPEC, ICOSAHEDRAL)])
