@@ -19,7 +19,6 @@ file that is not the grid is refused naming it, and nothing is committed.
 from __future__ import annotations
 
 import bz2
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +27,11 @@ import numpy as np
 import obstore
 import zarr
 from obstore.exceptions import BaseError, NotFoundError
-from obstore.store import HTTPStore
 from zarr.core.common import JSON
 
 from vidx_pipeline.repository import DatasetRepository
-from vidx_pipeline.source_store import first_line
-from vidx_pipeline.spec import UnstructuredGrid
+from vidx_pipeline.source_store import SourceClientSettings, first_line, open_source_store
+from vidx_pipeline.spec import HttpStoreSpec, UnstructuredGrid
 
 LATITUDE = "latitude"
 LONGITUDE = "longitude"
@@ -42,7 +40,11 @@ LONGITUDE_BOUNDS = "longitude_bounds"
 CELL_COORDINATES = (LATITUDE, LONGITUDE, LATITUDE_BOUNDS, LONGITUDE_BOUNDS)
 VERTEX = "vertex"
 ATTACH_ATTEMPTS = 10
-_GRID_FILE_TIMEOUT = dt.timedelta(minutes=10)  # DWD's ICON-EU grid file is tens of MB
+_GRID_FILE_CLIENT = SourceClientSettings(
+    request_timeout_seconds=600,  # DWD's ICON-EU grid file is tens of MB
+    max_retries=3,  # a server that does not answer is named within a minute, not three
+    retry_timeout_seconds=30,
+)
 
 
 class GridFileError(ValueError):
@@ -85,11 +87,7 @@ def fetch_grid_file(root: str, name: str) -> tuple[str, bytes]:
 
 def _read(prefix: str, key: str) -> bytes:
     if prefix.startswith(("http://", "https://")):
-        store = HTTPStore.from_url(
-            prefix.rstrip("/"),  # obstore joins with its own "/"
-            client_options={"allow_http": True, "timeout": _GRID_FILE_TIMEOUT},
-            retry_config={"max_retries": 3, "retry_timeout": dt.timedelta(seconds=30)},
-        )
+        store = open_source_store(HttpStoreSpec(base_url=prefix), client=_GRID_FILE_CLIENT)
         return bytes(obstore.get(store, key).bytes())
     with open(prefix + key, "rb") as file:
         return file.read()

@@ -17,6 +17,7 @@ from dagster import (
     Definitions,
     ExecuteInProcessResult,
     RunRequest,
+    SensorDefinition,
     build_sensor_context,
     define_asset_job,
     instance_for_test,
@@ -107,6 +108,24 @@ def test_the_code_location_reads_the_mirror_downstream_of_the_mirror_asset(
     assert {s.name for s in defs.schedules or ()} >= {f"{mirror_asset_name(SPEC)}_schedule"}
 
 
+def _tick(
+    sensor: SensorDefinition,
+    definitions: Definitions,
+    instance: DagsterInstance,
+    cursor: str | None,
+) -> tuple[list[RunRequest], str | None]:
+    """One evaluation of ``sensor`` as the daemon's: its run requests and its new cursor."""
+    with build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources=dict(definitions.resources or {}),
+        definitions=definitions,
+        sensor_name=sensor.name,
+    ) as context:
+        result = sensor.evaluate_tick(context)
+    return list(result.run_requests or ()), result.cursor
+
+
 def test_the_code_locations_sensor_follows_the_mirror_asset(tmp_path: Path) -> None:
     """The registered dataset's publication sensor reads its mirror asset's materializations:
     one that copied objects of the tree's last cycle (long past its window) starts a run."""
@@ -117,26 +136,14 @@ def test_the_code_locations_sensor_follows_the_mirror_asset(tmp_path: Path) -> N
     sensor = defs.resolve_sensor_def(f"{asset_name(SPEC)}_publication_sensor")
     last = f"{SPEC.append_dimension.end:%Y-%m-%dT%H:%M}"
     with instance_for_test() as instance:
-
-        def tick(cursor: str | None) -> tuple[list[RunRequest], str | None]:
-            with build_sensor_context(
-                instance=instance,
-                cursor=cursor,
-                resources=dict(defs.resources or {}),
-                definitions=defs,
-                sensor_name=sensor.name,
-            ) as context:
-                result = sensor.evaluate_tick(context)
-            return list(result.run_requests or ()), result.cursor
-
-        requests, cursor = tick(None)
+        requests, cursor = _tick(sensor, defs, instance, None)
         assert requests == []
         instance.report_runless_asset_event(
             AssetMaterialization(
                 AssetKey(mirror_asset_name(SPEC)), partition=last, metadata={COPIED_COUNT: 2}
             )
         )
-        (request,), _ = tick(cursor)
+        (request,), _ = _tick(sensor, defs, instance, cursor)
         assert request.partition_key == last
         assert request.tags["vidx/trigger"] == "mirror"
 
@@ -281,16 +288,8 @@ def test_the_sensor_follows_what_the_mirror_copies(
         def tick() -> list[RunRequest]:
             """The tick's requests for the partition (later cycles may be due meanwhile)."""
             nonlocal cursor
-            with build_sensor_context(
-                instance=instance,
-                cursor=cursor,
-                resources=resources,
-                definitions=definitions,
-                sensor_name=sensor.name,
-            ) as context:
-                result = sensor.evaluate_tick(context)
-            cursor = result.cursor
-            return [r for r in result.run_requests or () if r.partition_key == PARTITION]
+            requests, cursor = _tick(sensor, definitions, instance, cursor)
+            return [r for r in requests if r.partition_key == PARTITION]
 
         def mirror_now() -> int:
             result = materialize(
