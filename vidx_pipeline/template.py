@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,8 @@ from zarr.abc.codec import BytesBytesCodec
 from zarr.abc.store import Store
 from zarr.codecs.numcodecs import BZ2, Delta
 from zarr.core.array import AsyncArray
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.common import ZARR_JSON
 from zarr.core.sync import sync
 
 from vidx_pipeline.progress import PROGRESS_ARRAY, SOURCE_MODIFIED_ARRAY
@@ -226,9 +229,35 @@ def grow_append_dimension(spec: DatasetSpec, store: Store, needed_length: int) -
     return bool(sync(_grow_append_dimension(spec, store, needed_length)))
 
 
+async def _set_append_length(store: Store, append: str, length: int) -> None:
+    """Set ``length`` as the first extent of every array of the root group laid along ``append``.
+
+    It writes each array's metadata document (``zarr.json``) as zarr's ``AsyncArray.resize(...,
+    delete_outside_chunks=False)`` does, changing ``shape[0]`` only, and leaves every chunk in
+    place. It works on the documents because zarr builds a metadata object per array and encodes
+    it with the indenting, pure-Python JSON encoder: 0.2-0.4 s of every commit that grows a
+    dataset of ~200 arrays, against ~0.08 s here (all reads, then all writes, concurrently).
+    """
+    prototype = default_buffer_prototype()
+    names = [name async for name in store.list_dir("") if name != ZARR_JSON]
+    documents = await asyncio.gather(*(store.get(f"{n}/{ZARR_JSON}", prototype) for n in names))
+    writes = []
+    for name, document in zip(names, documents, strict=True):
+        if document is None:  # a directory without metadata of its own: no array
+            continue
+        metadata = json.loads(document.to_bytes())
+        dims = metadata.get("dimension_names") or [None]
+        if metadata.get("node_type") != "array" or dims[0] != append:
+            continue
+        metadata["shape"][0] = length
+        encoded = prototype.buffer.from_bytes(json.dumps(metadata).encode())
+        writes.append(store.set(f"{name}/{ZARR_JSON}", encoded))
+    await asyncio.gather(*writes)
+
+
 async def _grow_append_dimension(spec: DatasetSpec, store: Store, needed_length: int) -> bool:
-    # Every array's metadata is rewritten concurrently, in one trip to zarr's event loop: one
-    # synchronous resize per array costs a thread hop each (hundreds per commit).
+    # One trip to zarr's event loop for the whole growth: a synchronous call per array costs a
+    # thread hop each (hundreds per commit).
     group = await zarr.api.asynchronous.open_group(store=store, mode="r+")
     append = spec.append_dimension.name
     coord = await group.getitem(append)
@@ -236,14 +265,7 @@ async def _grow_append_dimension(spec: DatasetSpec, store: Store, needed_length:
     old_length = int(coord.shape[0])
     if needed_length <= old_length:
         return False
-    growing = [
-        array
-        async for _, array in group.arrays()
-        if (array.metadata.dimension_names or (None,))[0] == append
-    ]
-    await asyncio.gather(
-        *(a.resize((needed_length, *a.shape[1:]), delete_outside_chunks=False) for a in growing)
-    )
+    await _set_append_length(store, append, needed_length)
     # Re-open after resizing: an array object keeps the shape it was opened with, and a write
     # beyond it is silently dropped.
     coord = await group.getitem(append)

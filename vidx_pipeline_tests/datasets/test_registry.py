@@ -20,7 +20,7 @@ from vidx_pipeline.providers import get_provider
 from vidx_pipeline.refs import ChunkLocator, expected_slots
 from vidx_pipeline.source_files import expected_files
 from vidx_pipeline.spec import DatasetSpec
-from vidx_pipeline.template import write_template
+from vidx_pipeline.template import epoch_seconds, grow_append_dimension, write_template
 
 SPECS = list(DATASETS.values())
 IDS = list(DATASETS)
@@ -155,6 +155,31 @@ def test_template_metadata_matches_its_reviewed_snapshot(spec: DatasetSpec) -> N
         path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     assert path.exists(), f"no snapshot for {spec.dataset_id}: run with {UPDATE_SNAPSHOTS}=1"
     assert current == json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_growing_the_append_dimension_is_zarrs_resize(spec: DatasetSpec) -> None:
+    """The grower rewrites metadata documents itself (for speed): every array must end as
+    zarr's own resize leaves it, and the append coordinate must hold the spec's values."""
+    append = spec.append_dimension.name
+    grown, resized = zarr.storage.MemoryStore(), zarr.storage.MemoryStore()
+    for store in (grown, resized):
+        write_template(spec, store)
+    assert grow_append_dimension(spec, grown, 3)
+    assert not grow_append_dimension(spec, grown, 2)  # never shrinks
+    for _, array in zarr.open_group(resized, mode="r+").arrays():
+        if (array.metadata.dimension_names or (None,))[0] == append:  # type: ignore[union-attr]
+            array.resize((3, *array.shape[1:]))
+
+    def metadata(store: zarr.storage.MemoryStore) -> dict[str, object]:
+        group = zarr.open_group(store, mode="r")
+        return {name: array.metadata.to_dict() for name, array in group.arrays()}
+
+    after_grow, after_resize = metadata(grown), metadata(resized)
+    assert after_grow == after_resize
+    assert any(a["shape"][0] == 3 for a in after_grow.values())  # type: ignore[index]
+    times = zarr.open_array(grown, path=append, mode="r")[:]
+    assert times.tolist() == [epoch_seconds(spec.append_dimension.value_at(i)) for i in range(3)]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
